@@ -1,0 +1,35 @@
+# The few verbs a person needs. A fresh machine needs only python3 (3.11), pip and make:
+# the first target bootstraps uv in .tools/ and the locked environment in .venv/.
+VENV := .venv
+UV := .tools/bin/uv
+UV_VERSION := 0.13.9
+
+.PHONY: demo test ui lint format clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python python3.11
+	touch $@
+
+demo: $(VENV)/.synced  ## build the bundled demo snapshots into data/warehouse.duckdb
+	$(VENV)/bin/recurwise demo
+
+test: $(VENV)/.synced  ## the whole test suite (unit, dbt, end-to-end)
+	$(VENV)/bin/python -m pytest
+
+ui: $(VENV)/.synced  ## the Dagster UI on http://127.0.0.1:3000
+	$(VENV)/bin/recurwise ui
+
+lint: $(VENV)/.synced  ## ruff on the Python code
+	$(VENV)/bin/ruff check dagster_project tests
+	$(VENV)/bin/ruff format --check dagster_project tests
+
+format: $(VENV)/.synced
+	$(VENV)/bin/ruff format dagster_project tests
+	$(VENV)/bin/ruff check --fix dagster_project tests
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,179 @@
+"""The `recurwise` command: parses its flags, then calls the build job or a helper.
+
+Expected errors (a wrong path, an empty landing folder, a bad file, a failed check, a
+build already running) end in one clear message and exit code 1, never a traceback.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from dagster_project.lib.ingest import FileLevelError
+from dagster_project.lib.warehouse import BuildLockedError
+from dagster_project.runner import (
+    DEFAULT_WAREHOUSE,
+    DEMO_LANDING,
+    REPO_ROOT,
+    BuildError,
+    BuildSummary,
+    configure_environment,
+    prepare_dbt_manifest,
+    run_build,
+)
+
+console = Console(stderr=True)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="recurwise",
+        description="Subscription revenue warehouse: CRM snapshots in, DuckDB marts out.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="ingest every snapshot, build, check and publish")
+    build.add_argument(
+        "--landing", type=Path, required=True, help="folder of snapshot folders named YYYY-MM-DD"
+    )
+    build.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
+    build.add_argument("--as-of", type=_date, help="as-of date (default: latest snapshot)")
+
+    demo = sub.add_parser("demo", help="build the bundled demo snapshots")
+    demo.add_argument(
+        "--warehouse",
+        type=Path,
+        default=DEFAULT_WAREHOUSE,
+        help=f"the DuckDB file to publish (default {DEFAULT_WAREHOUSE})",
+    )
+
+    gen = sub.add_parser("generate", help="write synthetic CRM snapshots")
+    gen.add_argument("--accounts", type=_positive, required=True)
+    gen.add_argument("--days", type=_positive, default=3)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--end-date", type=_date, help="date of the last snapshot")
+    gen.add_argument("--out", type=Path, required=True)
+
+    ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
+    ui.add_argument("--landing", type=Path, default=DEMO_LANDING)
+    ui.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    ui.add_argument("--port", type=int, default=3000)
+
+    query = sub.add_parser("query", help="run one read-only SQL query on a warehouse")
+    query.add_argument("sql")
+    query.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    return parser
+
+
+def print_summary(summary: BuildSummary) -> None:
+    table = Table(title="Rows per CRM object (all snapshots)")
+    table.add_column("object")
+    table.add_column("loaded", justify="right")
+    table.add_column("rejected", justify="right")
+    for name, loaded, rejected in summary.loads:
+        table.add_row(name, f"{loaded:,}", f"[red]{rejected:,}[/]" if rejected else "0")
+    console.print(table)
+    rejected = sum(r for _, _, r in summary.loads)
+    if rejected:
+        console.print(
+            f"[yellow]{rejected:,} rows rejected[/]: see them with "
+            f'recurwise query "select * from raw.rejects" --warehouse {summary.warehouse}'
+        )
+    console.print(
+        f"{len(summary.snapshots)} snapshots ({summary.snapshots[0]} .. {summary.snapshots[-1]}), "
+        f"{len(summary.marts)} marts: "
+        + ", ".join(f"{name} ({rows:,})" for name, rows in summary.marts)
+    )
+    console.print(f"[bold green]Published[/] {summary.warehouse} in {summary.seconds:.0f}s")
+    console.print(
+        "Query it read-only, for example:\n"
+        f'  recurwise query "select * from marts.fct_opportunities limit 5" '
+        f"--warehouse {summary.warehouse}\n"
+        f"  python -c \"import duckdb; print(duckdb.connect('{summary.warehouse}', "
+        f"read_only=True).sql('from marts.fct_opportunities limit 5'))\""
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from dagster_project.lib.generate import generate
+
+    kwargs = {"end_date": args.end_date} if args.end_date else {}
+    with console.status("Generating") as status:
+        counts = generate(
+            args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
+        )
+    console.print(
+        f"Wrote {args.days} snapshots to {args.out}: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
+
+
+def cmd_ui(args: argparse.Namespace) -> None:
+    configure_environment(args.landing.resolve(), args.warehouse.resolve(), None)
+    home = args.warehouse.resolve().parent / ".dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+    prepare_dbt_manifest()
+    dg = Path(sys.executable).parent / "dg"
+    console.print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+    raise SystemExit(
+        subprocess.call(
+            [str(dg), "dev", "--host", "127.0.0.1", "--port", str(args.port)], cwd=REPO_ROOT
+        )
+    )
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    import duckdb
+
+    if not args.warehouse.is_file():
+        raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+    try:
+        with duckdb.connect(str(args.warehouse), read_only=True) as con:
+            print(con.sql(args.sql))
+    except duckdb.Error as exc:
+        raise BuildError(f"query failed: {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            print_summary(run_build(args.landing, args.warehouse, args.as_of, console))
+        elif args.command == "demo":
+            print_summary(run_build(DEMO_LANDING, args.warehouse, None, console))
+        elif args.command == "generate":
+            cmd_generate(args)
+        elif args.command == "ui":
+            cmd_ui(args)
+        elif args.command == "query":
+            cmd_query(args)
+    except (BuildError, FileLevelError, BuildLockedError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""dbt assets: staging, intermediate and marts models of dbt_project/, built with `dbt build`.
+
+Each model is keyed by its layer (schema) and grouped by its folder; dbt sources point at
+the ingest assets (meta.dagster.asset_key), and dbt tests become Dagster asset checks.
+"""
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from dagster_project.defs.resources import BuildSettings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+class LayerTranslator(DagsterDbtTranslator):
+    """Asset key = [schema, model]; group = the model's folder (staging, intermediate, marts)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else None
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:analytics-engineering"]
+
+
+def dbt_vars(settings: BuildSettings) -> dict[str, str]:
+    return {"as_of_date": settings.as_of_date} if settings.as_of_date else {}
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=LayerTranslator())
+def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: BuildSettings):
+    # profiles.yml reads the work file from the environment; set it for the dbt process.
+    os.environ["RECURWISE_WORK_DB"] = str(settings.work_file)
+    args = ["build"]
+    if dbt_vars(settings):
+        args += ["--vars", json.dumps(dbt_vars(settings))]
+    yield from dbt.cli(args, context=context).stream()
+
+
+@dg.definitions
+def dbt_resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            # The dbt of this environment, whether or not its bin/ is on PATH.
+            "dbt": DbtCliResource(
+                project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+            )
+        }
+    )

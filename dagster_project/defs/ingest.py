@@ -1,0 +1,134 @@
+"""Ingest assets: every snapshot folder of the landing directory into raw.<object>.
+
+`raw/snapshots` starts the build's work file and records the snapshot folders; one asset
+per CRM object then loads that object's file of every snapshot (lib/ingest.py does the
+DuckDB work). Rejected rows never stop the build; a file-level problem does, with one
+message naming the file and the column.
+"""
+
+import uuid
+from pathlib import Path
+
+import dagster as dg
+
+from dagster_project.defs.resources import BuildSettings
+from dagster_project.lib.crm_schema import OBJECTS, CrmObject
+from dagster_project.lib.ingest import (
+    FileLevelError,
+    ensure_raw_schema,
+    find_file,
+    list_snapshots,
+    load_file,
+)
+from dagster_project.lib.warehouse import start_work_copy
+
+SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
+
+
+@dg.asset(
+    key=SNAPSHOTS_KEY,
+    group_name="ingest",
+    owners=["team:data-engineering"],
+    kinds={"duckdb"},
+    description=(
+        "Snapshot folders (YYYY-MM-DD) found in the landing directory. Starts the build's "
+        "work copy of the warehouse and creates the raw tables."
+    ),
+)
+def raw_snapshots(
+    context: dg.AssetExecutionContext, settings: BuildSettings
+) -> dg.MaterializeResult:
+    try:
+        snapshots = list_snapshots(settings.landing)
+    except FileLevelError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    work = start_work_copy(settings.warehouse)
+    with settings.connect() as con:
+        ensure_raw_schema(con)
+        con.execute(
+            "create table if not exists raw.snapshots (snapshot_date date primary key, "
+            "folder varchar, found_at timestamp)"
+        )
+        for snapshot_date, folder in snapshots.items():
+            con.execute(
+                "insert or replace into raw.snapshots values (?, ?, current_timestamp::timestamp)",
+                [snapshot_date, str(folder)],
+            )
+        total = con.execute("select count(*) from raw.snapshots").fetchone()[0]
+    context.log.info(f"{len(snapshots)} snapshot folders in {settings.landing}; work file {work}")
+    return dg.MaterializeResult(
+        metadata={
+            "snapshots_in_landing": len(snapshots),
+            "snapshots_in_warehouse": total,
+            "latest_snapshot": str(max(snapshots)),
+        }
+    )
+
+
+def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
+    required = "" if obj.optional else " Required in every snapshot."
+
+    @dg.asset(
+        key=dg.AssetKey(["raw", obj.table]),
+        deps=[SNAPSHOTS_KEY],
+        group_name="ingest",
+        owners=["team:data-engineering"],
+        kinds={"duckdb"},
+        description=(
+            f"{obj.name} rows of every snapshot, typed and stamped with load metadata; bad "
+            f"rows go to raw.rejects with a reason.{required}"
+        ),
+    )
+    def _ingest(context: dg.AssetExecutionContext, settings: BuildSettings) -> dg.MaterializeResult:
+        load_id = context.run_id or uuid.uuid4().hex
+        loaded = rejected = skipped = 0
+        per_snapshot = {}
+        with settings.connect() as con:
+            folders = dict(
+                con.execute(
+                    "select snapshot_date, folder from raw.snapshots order by snapshot_date"
+                ).fetchall()
+            )
+            for snapshot_date, folder in folders.items():
+                path = find_file(Path(folder), obj)
+                if path is None:
+                    if obj.optional:
+                        continue  # absent optional object = empty (SPEC 2)
+                    raise dg.Failure(
+                        description=f"{folder}: {obj.name}.csv is missing from snapshot "
+                        f"{snapshot_date} (it is required in every snapshot)"
+                    )
+                try:
+                    result = load_file(con, obj, snapshot_date, path, load_id)
+                except FileLevelError as exc:
+                    raise dg.Failure(description=str(exc)) from None
+                if result.skipped:
+                    skipped += 1
+                    continue
+                loaded += result.rows_loaded
+                rejected += result.rows_rejected
+                per_snapshot[str(snapshot_date)] = (
+                    f"{result.rows_loaded} loaded, {result.rows_rejected} rejected"
+                )
+                if result.rows_rejected:
+                    context.log.warning(
+                        f"{path}: {result.rows_rejected} of {result.rows_in_file} rows rejected; "
+                        f"see raw.rejects where object_name = '{obj.name}'"
+                    )
+                if result.extra_columns:
+                    context.log.info(
+                        f"{path}: extra columns kept: {', '.join(result.extra_columns)}"
+                    )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_loaded": loaded,
+                "rows_rejected": rejected,
+                "files_already_loaded": skipped,
+                "per_snapshot": dg.MetadataValue.json(per_snapshot),
+            }
+        )
+
+    return _ingest
+
+
+ingest_assets = [build_ingest_asset(obj) for obj in OBJECTS]

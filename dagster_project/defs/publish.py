@@ -1,0 +1,34 @@
+"""Publish: the finished work file replaces the analysts' warehouse in one atomic rename."""
+
+import dagster as dg
+
+from dagster_project.defs.dbt import crm_dbt_models
+from dagster_project.defs.resources import BuildSettings
+from dagster_project.lib.warehouse import publish
+
+
+@dg.asset(
+    key=dg.AssetKey(["published_warehouse"]),
+    deps=[crm_dbt_models],
+    group_name="publish",
+    owners=["team:data-engineering"],
+    kinds={"duckdb"},
+    description=(
+        "The analysts' DuckDB file. Replaced atomically by the build's work file once every "
+        "model and blocking check has passed; a failed build leaves it untouched."
+    ),
+)
+def published_warehouse(
+    context: dg.AssetExecutionContext, settings: BuildSettings
+) -> dg.MaterializeResult:
+    # Fold the write-ahead log into the file so the rename carries everything.
+    with settings.connect() as con:
+        con.execute("checkpoint")
+        marts = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts'"
+        ).fetchone()[0]
+    path = publish(settings.warehouse)
+    context.log.info(f"published {path}")
+    return dg.MaterializeResult(
+        metadata={"path": str(path), "marts": marts, "size_bytes": path.stat().st_size}
+    )

@@ -1,0 +1,168 @@
+"""Declared schema of the CRM export objects (SPEC section 2).
+
+One `CrmObject` per Salesforce object: the file name it arrives as, the raw table it
+lands in, and its fields with a type, whether the field is required, and the allowed
+values of picklists that the warehouse logic branches on. Plain data, no Dagster or
+DuckDB import, so ingest, tests and docs all read the same declaration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Field types and the DuckDB type each one is stored as in raw.
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+    "bool": "BOOLEAN",
+    # Money, quantities and percents: exact decimals so revenue adds up to the cent.
+    "number": "DECIMAL(18,4)",
+    "integer": "INTEGER",
+    # FX rates carry more digits than money.
+    "rate": "DECIMAL(18,8)",
+}
+
+# How a person reads each type in a reject reason.
+TYPE_WORDS = {
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date-time (ISO 8601)",
+    "bool": "a boolean (true/false/1/0)",
+    "number": "a number",
+    "integer": "a whole number",
+    "rate": "a number",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str = "text"
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class CrmObject:
+    name: str  # Salesforce API name, also the file stem: Opportunity.csv
+    table: str  # raw.<table>
+    fields: tuple[Field, ...]
+    key: str | None = "Id"  # unique per file; None where the object has no Id
+    optional: bool = False  # may be absent from a snapshot (then treated as empty)
+
+    @property
+    def required_fields(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def _f(spec: str, type_: str = "text", allowed: tuple[str, ...] = ()) -> Field:
+    """`*Name` marks a required field, as bold does in SPEC section 2."""
+    return Field(spec.lstrip("*"), type_, spec.startswith("*"), allowed)
+
+
+SCHEDULE_TYPES = ("Divide", "Repeat")
+INSTALLMENT_PERIODS = ("Daily", "Weekly", "Monthly", "Quarterly", "Yearly")
+
+# fmt: off
+OBJECTS: tuple[CrmObject, ...] = (
+    CrmObject("Account", "account", (
+        _f("*Id"), _f("*Name"), _f("Website"), _f("BillingCountry"), _f("ParentId"),
+        _f("OwnerId"), _f("CSM__c"), _f("MasterRecordId"), _f("IsDeleted", "bool"),
+        _f("*CreatedDate", "datetime"),
+    )),
+    CrmObject("Product2", "product2", (
+        _f("*Id"), _f("*Name"), _f("ProductCode"), _f("Family"), _f("IsActive", "bool"),
+        _f("Charge_Type__c", allowed=("Recurring", "One-Time", "Usage")),
+        _f("CanUseQuantitySchedule", "bool"),
+        _f("QuantityScheduleType", allowed=SCHEDULE_TYPES),
+        _f("QuantityInstallmentPeriod", allowed=INSTALLMENT_PERIODS),
+        _f("NumberOfQuantityInstallments", "integer"),
+        _f("CanUseRevenueSchedule", "bool"),
+        _f("RevenueScheduleType", allowed=SCHEDULE_TYPES),
+        _f("RevenueInstallmentPeriod", allowed=INSTALLMENT_PERIODS),
+        _f("NumberOfRevenueInstallments", "integer"),
+        _f("Exclude_From_Upgrade__c", "bool"),
+    )),
+    CrmObject("Opportunity", "opportunity", (
+        _f("*Id"), _f("*AccountId"), _f("*Name"), _f("*StageName"), _f("*CloseDate", "date"),
+        _f("Amount", "number"), _f("Probability", "number"),
+        _f("ForecastCategoryName",
+           allowed=("Pipeline", "Best Case", "Commit", "Closed", "Omitted")),
+        _f("*IsClosed", "bool"), _f("*IsWon", "bool"),
+        # Type is free text here: orgs add their own values and nothing branches on
+        # anything but Renewal.
+        _f("Type"), _f("OwnerId"), _f("CurrencyIsoCode"), _f("*CreatedDate", "datetime"),
+        _f("Create_Potential_Subscription__c", "bool"),
+        # An unknown use case is the subscription builder's error to report (SPEC 4.8),
+        # not a reason to drop the opportunity.
+        _f("Use_Case__c"),
+        _f("Start_Date__c", "date"), _f("Term_Months__c", "integer"),
+    )),
+    CrmObject("OpportunityLineItem", "opportunity_line_item", (
+        _f("*Id"), _f("*OpportunityId"), _f("*Product2Id"), _f("*Quantity", "number"),
+        _f("*UnitPrice", "number"), _f("Discount", "number"), _f("TotalPrice", "number"),
+        _f("ServiceDate", "date"), _f("Order_No__c"), _f("Exclude_From_Upgrade__c", "bool"),
+    )),
+    CrmObject("OpportunityLineItemSchedule", "opportunity_line_item_schedule", (
+        _f("*Id"), _f("*OpportunityLineItemId"),
+        _f("*Type", allowed=("Quantity", "Revenue", "Both")),
+        _f("*ScheduleDate", "date"), _f("Quantity", "number"), _f("Revenue", "number"),
+        _f("Description"),
+    ), optional=True),
+    CrmObject("OpportunitySplitType", "opportunity_split_type", (
+        _f("*Id"), _f("*DeveloperName"), _f("SplitField", allowed=("Amount", "MRR")),
+        _f("IsTotalValidated", "bool"),
+    ), optional=True),
+    CrmObject("OpportunitySplit", "opportunity_split", (
+        _f("*Id"), _f("*OpportunityId"), _f("*SplitOwnerId"), _f("*SplitPercentage", "number"),
+        _f("*SplitTypeId"),
+    ), optional=True),
+    CrmObject("Quote", "quote", (
+        _f("*Id"), _f("*OpportunityId"), _f("Status"), _f("ExpirationDate", "date"),
+        _f("IsSyncing", "bool"), _f("GrandTotal", "number"), _f("CreatedDate", "datetime"),
+    ), optional=True),
+    CrmObject("Order", "order", (
+        _f("*Id"), _f("*AccountId"), _f("OpportunityId"), _f("ContractId"),
+        _f("*Status", allowed=("Draft", "Activated", "Cancelled")), _f("Type"),
+        _f("EffectiveDate", "date"), _f("EndDate", "date"), _f("ActivatedDate", "datetime"),
+        _f("*CreatedDate", "datetime"),
+    ), optional=True),
+    CrmObject("OrderItem", "order_item", (
+        _f("*Id"), _f("*OrderId"), _f("*Product2Id"), _f("*Quantity", "number"),
+        _f("*UnitPrice", "number"), _f("ServiceDate", "date"), _f("EndDate", "date"),
+    ), optional=True),
+    CrmObject("Contract", "contract", (
+        _f("*Id"), _f("*AccountId"), _f("ContractNumber"),
+        _f("*Status", allowed=("Draft", "Activated", "Expired")),
+        _f("*StartDate", "date"), _f("ContractTerm", "integer"), _f("EndDate", "date"),
+        _f("OwnerExpirationNotice", "integer"), _f("ActivatedDate", "datetime"),
+    ), optional=True),
+    CrmObject("User", "user", (
+        _f("*Id"), _f("*Name"), _f("IsActive", "bool"),
+    ), optional=True),
+    CrmObject("DatedConversionRate", "dated_conversion_rate", (
+        _f("*IsoCode"), _f("*ConversionRate", "rate"), _f("*StartDate", "date"),
+        _f("NextStartDate", "date"),
+    ), key=None, optional=True),
+)
+
+# fmt: on
+
+OBJECTS_BY_NAME = {o.name: o for o in OBJECTS}
+
+# Columns every raw row carries (SPEC section 3).
+LOAD_METADATA_COLUMNS = {
+    "_snapshot_date": "DATE",
+    "_source_file": "VARCHAR",
+    "_file_sha256": "VARCHAR",
+    "_load_id": "VARCHAR",
+    "_loaded_at": "TIMESTAMP",
+    "_line_number": "BIGINT",
+}

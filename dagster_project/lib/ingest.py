@@ -1,0 +1,394 @@
+"""Load one CRM export file into raw.<object>, rejecting bad rows with a reason.
+
+Every data row of a file ends in exactly one place: `raw.<object>` (typed, stamped with
+the load metadata) or `raw.rejects` (with the raw values and a reason a person
+understands). A file-level problem (unreadable, empty, a required column missing) raises
+`FileLevelError` with one message naming the file and the column, and changes nothing.
+
+All the work is set-based in DuckDB: one `read_csv` (or `read_parquet`) per file, typed
+with `try_cast`, reasons built in SQL. No Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from .crm_schema import LOAD_METADATA_COLUMNS, OBJECTS, TYPE_WORDS, CrmObject, Field
+
+
+class FileLevelError(Exception):
+    """A whole file cannot be loaded (the message names the file and, where known, the column)."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    object_name: str
+    snapshot_date: date
+    source_file: str
+    rows_in_file: int
+    rows_loaded: int
+    rows_rejected: int
+    extra_columns: tuple[str, ...]
+    skipped: bool = False  # the same file was already loaded: nothing to do
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, one table per object, the rejects and the load log."""
+    con.execute("create schema if not exists raw")
+    for obj in OBJECTS:
+        columns = [f"{quote_ident(f.name)} {f.sql_type}" for f in obj.fields]
+        columns += [f"{name} {sql_type}" for name, sql_type in LOAD_METADATA_COLUMNS.items()]
+        con.execute(f"create table if not exists raw.{obj.table} ({', '.join(columns)})")
+    con.execute(
+        """
+        create table if not exists raw.rejects (
+            object_name varchar, snapshot_date date, source_file varchar,
+            line_number bigint, raw_values varchar, reason varchar,
+            load_id varchar, loaded_at timestamp
+        )"""
+    )
+    con.execute(
+        """
+        create table if not exists raw._loads (
+            object_name varchar, snapshot_date date, source_file varchar,
+            file_sha256 varchar, rows_in_file bigint, rows_loaded bigint,
+            rows_rejected bigint, extra_columns varchar[], load_id varchar,
+            loaded_at timestamp
+        )"""
+    )
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names of a CSV file (BOM tolerated), or a FileLevelError."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError as exc:
+        raise FileLevelError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not head.strip():
+        raise FileLevelError(f"{path}: the file is empty (not even a header line)")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # A cut multi-byte character at the end of the sample is fine; a bad header is not.
+        text = head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8-sig", errors="strict")
+    first_record = next(csv.reader(io.StringIO(text)), [])
+    names = [name.strip() for name in first_record]
+    if not any(names):
+        raise FileLevelError(f"{path}: the header line is empty")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise FileLevelError(f"{path}: column {duplicates[0]} appears twice in the header")
+    if "" in names:
+        raise FileLevelError(f"{path}: the header has an empty column name")
+    return names
+
+
+def _source_relation(path: Path, obj: CrmObject, header: list[str]) -> tuple[str, bool]:
+    """SQL that reads the file as text columns; True when it is a CSV with parser rejects."""
+    if path.suffix.lower() == ".parquet":
+        return f"select * from read_parquet({quote_literal(str(path))})", False
+    columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in header) + "}"
+    return (
+        f"""select * from read_csv({quote_literal(str(path))}, columns = {columns},
+            header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+            store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans',
+            rejects_limit = 0)""",
+        True,
+    )
+
+
+def _parquet_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    try:
+        rel = con.sql(f"select * from read_parquet({quote_literal(str(path))}) limit 0")
+    except duckdb.Error as exc:
+        raise FileLevelError(f"{path}: not a readable Parquet file ({exc})") from None
+    return list(rel.columns)
+
+
+def _typed_expression(f: Field) -> str:
+    """SQL turning the text value of a field into its declared type (null when invalid)."""
+    col = f"nullif(trim(src.{quote_ident(f.name)}), '')"
+    if f.type == "text":
+        return f"src.{quote_ident(f.name)}"
+    if f.type == "bool":
+        return (
+            f"case lower({col}) when 'true' then true when '1' then true "
+            f"when 'false' then false when '0' then false end"
+        )
+    if f.type == "date":
+        return f"try_strptime({col}, '%Y-%m-%d')::date"
+    if f.type == "datetime":
+        # ISO 8601 with or without offset; stored as UTC wall time.
+        return (
+            f"coalesce(try_strptime({col}, '%Y-%m-%d')::timestamp, "
+            f"timezone('UTC', try_cast({col} as timestamptz)))"
+        )
+    return f"try_cast({col} as {f.sql_type})"
+
+
+def _problems_expression(obj: CrmObject, present: set[str]) -> str:
+    """SQL list of reason strings for one row (empty list = the row is fine)."""
+    checks = []
+    for f in obj.fields:
+        if f.name not in present:
+            continue
+        raw = f"src.{quote_ident(f.name)}"
+        blank = f"nullif(trim({raw}), '') is null"
+        if f.required:
+            checks.append(f"case when {blank} then 'missing required field {f.name}' end")
+        if f.type != "text":
+            checks.append(
+                f"case when not ({blank}) and ({_typed_expression(f)}) is null then "
+                f"'{f.name} ' || {raw} || ' is not {TYPE_WORDS[f.type]}' end"
+            )
+        if f.allowed:
+            allowed = ", ".join(quote_literal(v) for v in f.allowed)
+            checks.append(
+                f"case when not ({blank}) and {raw} not in ({allowed}) then "
+                f"'{f.name} ' || {raw} || ' is not one of {', '.join(f.allowed)}' end"
+            )
+    if obj.key:
+        checks.append(
+            f"case when dup_count > 1 then 'duplicate {obj.key} ' || src.{quote_ident(obj.key)} "
+            f"|| ' in this file (' || dup_count || ' rows); all copies rejected' end"
+        )
+    return "list_filter([" + ", ".join(checks) + "], lambda x: x is not null)" if checks else "[]"
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    obj: CrmObject,
+    snapshot_date: date,
+    path: Path,
+    load_id: str,
+) -> LoadResult:
+    """Load one export file of `obj` for `snapshot_date`, replacing that snapshot's rows.
+
+    Idempotent: a file whose checksum is already recorded for this object and snapshot is
+    skipped; any other file for the same snapshot replaces the earlier load (backfill and
+    re-delivery both work).
+    """
+    sha = file_sha256(path)
+    already = con.execute(
+        "select count(*) from raw._loads where object_name = ? and snapshot_date = ? "
+        "and file_sha256 = ?",
+        [obj.name, snapshot_date, sha],
+    ).fetchone()[0]
+    if already:
+        return LoadResult(obj.name, snapshot_date, str(path), 0, 0, 0, (), skipped=True)
+
+    header = _parquet_header(con, path) if path.suffix.lower() == ".parquet" else read_header(path)
+    missing = [name for name in obj.required_fields if name not in header]
+    if missing:
+        raise FileLevelError(
+            f"{path}: required column {missing[0]} is missing (the header has: {', '.join(header)})"
+        )
+    declared = {f.name for f in obj.fields}
+    extras = tuple(n for n in header if n not in declared)
+    present = set(header)
+
+    source_sql, has_csv_rejects = _source_relation(path, obj, header)
+    con.execute("drop table if exists csv_rejects; drop table if exists csv_scans")
+    try:
+        con.execute(
+            f"create or replace temp table file_rows as "
+            f"select *, row_number() over () as _ordinal from ({source_sql}) as src"
+        )
+    except duckdb.Error as exc:
+        raise FileLevelError(f"{path}: cannot be read as CSV ({exc})") from None
+
+    # Structural rejects (too many / too few fields, bad quoting, bad UTF-8) from the reader.
+    con.execute(
+        "create or replace temp table parse_rejects "
+        "(line_number bigint, raw_values varchar, reason varchar)"
+    )
+    if has_csv_rejects:
+        con.execute(
+            """
+            insert into parse_rejects
+            -- DuckDB reports a short record once per missing column: keep one reason a line.
+            select line, any_value(csv_line),
+                   arg_min(case error_type
+                       when 'MISSING COLUMNS' then 'too few fields: ' || error_message
+                       when 'TOO MANY COLUMNS' then 'too many fields: ' || error_message
+                       else lower(error_type) || ': ' || error_message
+                   end, column_idx)
+            from csv_rejects
+            group by line
+            """
+        )
+
+    # Line numbers of the parsed rows: the k-th parsed row sits after the header and after
+    # every rejected record that precedes it (DuckDB counts lines by records, header = 1).
+    con.execute(
+        """
+        create or replace temp table row_lines as
+        with rejected as (
+            select line_number - row_number() over (order by line_number) - 1 as good_before
+            from parse_rejects
+        )
+        select f._ordinal,
+               f._ordinal + 1 + (select count(*) from rejected r where r.good_before < f._ordinal)
+                   as _line_number
+        from file_rows f
+        """
+    )
+
+    key_window = f"count(*) over (partition by src.{quote_ident(obj.key)})" if obj.key else "1"
+    typed_columns = ", ".join(
+        f"{_typed_expression(f)} as {quote_ident(f.name)}" for f in obj.fields if f.name in present
+    )
+    extra_columns = "".join(f", src.{quote_ident(n)}" for n in extras)
+    raw_values = (
+        "json_object("
+        + ", ".join(f"{quote_literal(n)}, src.{quote_ident(n)}" for n in header)
+        + ")::varchar"
+    )
+    con.execute(
+        f"""
+        create or replace temp table checked_rows as
+        select {typed_columns}{extra_columns},
+               l._line_number,
+               {raw_values} as _raw_values,
+               {_problems_expression(obj, present)} as _problems
+        from (select *, {key_window} as dup_count from file_rows src) src
+        join row_lines l using (_ordinal)
+        """
+    )
+
+    table = f"raw.{obj.table}"
+    existing = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ?",
+            [obj.table],
+        ).fetchall()
+    }
+    for name in extras:
+        if name not in existing:
+            con.execute(f"alter table {table} add column {quote_ident(name)} varchar")
+
+    kept = [f.name for f in obj.fields if f.name in present] + list(extras)
+    kept_sql = ", ".join(quote_ident(n) for n in kept)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {table} where _snapshot_date = ?", [snapshot_date])
+        con.execute(
+            "delete from raw.rejects where object_name = ? and snapshot_date = ?",
+            [obj.name, snapshot_date],
+        )
+        con.execute(
+            "delete from raw._loads where object_name = ? and snapshot_date = ?",
+            [obj.name, snapshot_date],
+        )
+        params = [snapshot_date, str(path), sha, load_id]
+        con.execute(
+            f"""
+            insert into {table} by name
+            select {kept_sql}, ?::date as _snapshot_date, ? as _source_file,
+                   ? as _file_sha256, ? as _load_id, current_timestamp::timestamp as _loaded_at,
+                   _line_number
+            from checked_rows where len(_problems) = 0
+            """,
+            params,
+        )
+        con.execute(
+            """
+            insert into raw.rejects
+            select ?, ?::date, ?, _line_number, _raw_values, array_to_string(_problems, '; '),
+                   ?, current_timestamp::timestamp
+            from checked_rows where len(_problems) > 0
+            union all
+            select ?, ?::date, ?, line_number, raw_values, reason, ?, current_timestamp::timestamp
+            from parse_rejects
+            """,
+            [obj.name, snapshot_date, str(path), load_id] * 2,
+        )
+        loaded, rejected_rows = con.execute(
+            "select count(*) filter (len(_problems) = 0), count(*) filter (len(_problems) > 0) "
+            "from checked_rows"
+        ).fetchone()
+        rejected = rejected_rows + con.execute("select count(*) from parse_rejects").fetchone()[0]
+        con.execute(
+            "insert into raw._loads values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::timestamp)",
+            [
+                obj.name,
+                snapshot_date,
+                str(path),
+                sha,
+                loaded + rejected,
+                loaded,
+                rejected,
+                list(extras),
+                load_id,
+            ],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute(
+            "drop table if exists file_rows; drop table if exists checked_rows; "
+            "drop table if exists row_lines; drop table if exists parse_rejects"
+        )
+    return LoadResult(
+        obj.name, snapshot_date, str(path), loaded + rejected, loaded, rejected, extras
+    )
+
+
+def find_file(snapshot_dir: Path, obj: CrmObject) -> Path | None:
+    """The export file of `obj` in a snapshot folder (CSV preferred, Parquet accepted)."""
+    for suffix in (".csv", ".parquet"):
+        candidate = snapshot_dir / f"{obj.name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def list_snapshots(landing: Path) -> dict[date, Path]:
+    """Snapshot folders (named YYYY-MM-DD) of a landing directory, oldest first."""
+    if not landing.is_dir():
+        raise FileLevelError(f"{landing}: landing directory does not exist")
+    snapshots = {}
+    for child in landing.iterdir():
+        if not child.is_dir():
+            continue
+        try:
+            snapshots[date.fromisoformat(child.name)] = child
+        except ValueError:
+            continue
+    if not snapshots:
+        raise FileLevelError(
+            f"{landing}: no snapshot folders (expected sub-folders named YYYY-MM-DD)"
+        )
+    for snapshot_date, folder in snapshots.items():
+        if not any(find_file(folder, o) for o in OBJECTS):
+            raise FileLevelError(f"{folder}: snapshot {snapshot_date} holds no CRM export files")
+    return dict(sorted(snapshots.items()))

@@ -1,0 +1,77 @@
+"""The warehouse files: where a build writes, how it publishes, who may build at once.
+
+A build never writes the analysts' file. It works on `<warehouse>.building` (a copy of the
+published file, so raw history carries over) and, when everything passed, renames it over
+the published file in one atomic step (SPEC 6). Plain Python, no Dagster import.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class BuildLockedError(Exception):
+    """Another build of the same warehouse is running."""
+
+
+def work_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".building")
+
+
+def _remove_database(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def start_work_copy(warehouse: Path) -> Path:
+    """A fresh work file: the published warehouse copied, or nothing yet (a first build).
+
+    A work file left by a killed build is discarded here, so the next build recovers
+    without manual cleanup.
+    """
+    work = work_path(warehouse)
+    work.parent.mkdir(parents=True, exist_ok=True)
+    _remove_database(work)
+    if warehouse.exists():
+        shutil.copyfile(warehouse, work)
+    return work
+
+
+def publish(warehouse: Path) -> Path:
+    """Atomically replace the published warehouse with the finished work file."""
+    work = work_path(warehouse)
+    if not work.exists():
+        raise FileNotFoundError(f"{work}: no finished work file to publish")
+    if work.with_name(work.name + ".wal").exists():
+        raise RuntimeError(f"{work}: still has a write-ahead log; close every connection first")
+    os.replace(work, warehouse)
+    # Make the rename itself durable before reporting success.
+    directory = os.open(warehouse.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return warehouse
+
+
+@contextmanager
+def build_lock(warehouse: Path) -> Iterator[None]:
+    """Hold the build lock of `warehouse`; a second build refuses with BuildLockedError."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_file = warehouse.with_name(warehouse.name + ".lock")
+    with lock_file.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockedError(
+                f"another build of {warehouse} is running (lock {lock_file}); wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,170 @@
+"""Run the build job in process, as the schedule does, with a progress display and a summary."""
+
+import os
+import sys
+import time
+import uuid
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+
+from dagster_project.lib.warehouse import build_lock, work_path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
+DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
+JOB_NAME = "build_warehouse"
+
+
+class BuildError(Exception):
+    """A build that did not publish; the message says why, in words a person can act on."""
+
+
+@dataclass
+class BuildSummary:
+    warehouse: Path
+    seconds: float
+    snapshots: list[str] = field(default_factory=list)
+    loads: list[tuple[str, int, int]] = field(default_factory=list)  # object, loaded, rejected
+    marts: list[tuple[str, int]] = field(default_factory=list)  # mart, rows
+
+
+def build_log_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".build.log")
+
+
+def configure_environment(landing: Path, warehouse: Path, as_of: date | None) -> None:
+    """The settings the Dagster resources and dbt's profiles.yml read."""
+    os.environ["RECURWISE_LANDING"] = str(landing)
+    os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
+    os.environ["RECURWISE_AS_OF"] = as_of.isoformat() if as_of else ""
+    os.environ["RECURWISE_WORK_DB"] = str(work_path(warehouse))
+    # dbt and dg of this environment, even when its bin/ is not activated.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def prepare_dbt_manifest() -> None:
+    """dagster-dbt loads the models from target/manifest.json: parse the project first."""
+    from dagster_project.defs.dbt import dbt_project
+
+    dbt_project.preparer.prepare(dbt_project)
+
+
+def load_definitions():
+    from dagster_project.definitions import defs
+
+    return defs()
+
+
+def run_build(
+    landing: Path, warehouse: Path, as_of: date | None = None, console: Console | None = None
+) -> BuildSummary:
+    """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`."""
+    import dagster as dg
+
+    console = console or Console(stderr=True)
+    landing, warehouse = landing.resolve(), warehouse.resolve()
+    if not landing.is_dir():
+        raise BuildError(f"landing directory {landing} does not exist")
+    if warehouse.is_dir():
+        raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+    started = time.monotonic()
+    with build_lock(warehouse):
+        configure_environment(landing, warehouse, as_of)
+        with console.status("Parsing the dbt project"):
+            prepare_dbt_manifest()
+            job = load_definitions().resolve_job_def(JOB_NAME)
+        instance = dg.DagsterInstance.ephemeral()
+        run_id = str(uuid.uuid4())
+        progress = _Progress(console)
+        instance.add_event_listener(run_id, progress.on_event)
+        log_path = build_log_path(warehouse)
+        # dbt's own output goes to the build log; the console shows progress only.
+        with console.status("Building") as status, log_path.open("w") as log, redirect_stdout(log):
+            progress.status = status
+            result = job.execute_in_process(
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+            )
+        if not result.success:
+            raise BuildError(
+                "build failed, the published warehouse was left as it was:\n  "
+                + "\n  ".join(progress.failures or ["unknown failure"])
+                + f"\n  (dbt output: {log_path})"
+            )
+    summary = BuildSummary(warehouse=warehouse, seconds=time.monotonic() - started)
+    _fill_summary(summary)
+    return summary
+
+
+class _Progress:
+    """Prints one line per finished step and keeps the spinner on the running one."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.status = None
+        self.started: dict[str, float] = {}
+        self.failures: list[str] = []
+        self.models_done = 0
+
+    def on_event(self, record) -> None:
+        event = record.dagster_event
+        if event is None:
+            return
+        step = event.step_key or ""
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            self.started[step] = time.monotonic()
+            if self.status is not None:
+                self.status.update(f"Running {step}")
+        elif kind == "ASSET_MATERIALIZATION" and step.startswith("crm_dbt_models"):
+            self.models_done += 1
+            if self.status is not None:
+                key = event.asset_key.to_user_string() if event.asset_key else ""
+                self.status.update(f"dbt: {self.models_done} models built ({key})")
+        elif kind == "STEP_SUCCESS":
+            seconds = time.monotonic() - self.started.get(step, time.monotonic())
+            self.console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
+        elif kind == "STEP_FAILURE":
+            self.console.print(f"[red]✗[/] {step}")
+            self.failures.append(f"{step}: {_failure_message(event)}")
+
+
+def _failure_message(event) -> str:
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else "failed"
+
+
+def _fill_summary(summary: BuildSummary) -> None:
+    with duckdb.connect(str(summary.warehouse), read_only=True) as con:
+        summary.snapshots = [
+            str(r[0])
+            for r in con.execute("select snapshot_date from raw.snapshots order by 1").fetchall()
+        ]
+        summary.loads = con.execute(
+            "select object_name, sum(rows_loaded), sum(rows_rejected) from raw._loads "
+            "group by 1 order by 1"
+        ).fetchall()
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "order by 1"
+            ).fetchall()
+        ]
+        summary.marts = [
+            (t, con.execute(f'select count(*) from marts."{t}"').fetchone()[0]) for t in tables
+        ]

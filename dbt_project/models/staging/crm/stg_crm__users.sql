@@ -1,0 +1,16 @@
+-- Current state of User (SPEC 4.1): its rows in the current snapshot.
+with source as (
+    select * from {{ source('crm', 'user') }}
+    where _snapshot_date = {{ current_snapshot_date() }}
+),
+
+renamed as (
+    select
+        "Id"        as user_id,
+        "Name"      as user_name,
+        "IsActive"  as is_active,
+        _snapshot_date as snapshot_date
+    from source
+)
+
+select * from renamed
