@@ -51,7 +51,7 @@ def configure_environment(landing: Path, warehouse: Path, as_of: date | None) ->
 
 def prepare_dbt_manifest() -> None:
     """dagster-dbt loads the models from target/manifest.json: parse the project first."""
-    from dagster_project.defs.dbt import dbt_project
+    from dagster_project.dbt_project import dbt_project
 
     dbt_project.preparer.prepare(dbt_project)
 
@@ -89,7 +89,7 @@ def run_build(
         with console.status("Building") as status, log_path.open("w") as log, redirect_stdout(log):
             progress.status = status
             result = job.execute_in_process(
-                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 instance=instance,
                 run_id=run_id,
                 raise_on_error=False,

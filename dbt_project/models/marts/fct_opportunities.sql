@@ -6,11 +6,15 @@ stage_defaults as (
     select * from {{ ref('stage_defaults') }}
 ),
 
+account_masters as (
+    select * from {{ ref('int_accounts_mastered') }}
+),
+
 final as (
     select
         o.opportunity_id,
         o.account_id,
-        o.account_id as master_account_id,
+        coalesce(m.master_account_id, o.account_id) as master_account_id,
         o.opportunity_name,
         o.type as opportunity_type,
         o.owner_id,
@@ -29,6 +33,7 @@ final as (
         coalesce(o.create_potential_subscription, false) as create_potential_subscription
     from opportunities as o
     left join stage_defaults as d on o.stage_name = d.stage_name
+    left join account_masters as m on o.account_id = m.account_id
 )
 
 select * from final

@@ -1,0 +1,23 @@
+-- Every snapshot's Opportunity rows up to the as-of date: the input of the history (SPEC 4.1).
+with source as (
+    select * from {{ source('crm', 'opportunity') }}
+    where _snapshot_date <= {{ as_of_date() }}
+),
+
+renamed as (
+    select
+        "Id"                    as opportunity_id,
+        "AccountId"             as account_id,
+        "StageName"             as stage_name,
+        "CloseDate"             as close_date,
+        "Amount"                as amount,
+        "Probability"           as probability,
+        "ForecastCategoryName"  as forecast_category,
+        "IsClosed"              as is_closed,
+        "IsWon"                 as is_won,
+        "OwnerId"               as owner_id,
+        _snapshot_date          as snapshot_date
+    from source
+)
+
+select * from renamed
