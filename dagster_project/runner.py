@@ -43,16 +43,16 @@ def configure_environment(landing: Path, warehouse: Path, as_of: date | None) ->
     os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
     os.environ["RECURWISE_AS_OF"] = as_of.isoformat() if as_of else ""
     os.environ["RECURWISE_WORK_DB"] = str(work_path(warehouse))
-    # dbt and dg of this environment, even when its bin/ is not activated.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def prepare_dbt_manifest() -> None:
     """dagster-dbt loads the models from target/manifest.json: parse the project first."""
     from dagster_project.dbt_project import dbt_project
 
+    # The preparer runs `dbt` from PATH: use this environment's, even when not activated.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     dbt_project.preparer.prepare(dbt_project)
 
 

@@ -90,13 +90,12 @@ def read_header(path: Path) -> list[str]:
         raise FileLevelError(f"{path}: cannot be read ({exc.strerror})") from None
     if not head.strip():
         raise FileLevelError(f"{path}: the file is empty (not even a header line)")
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # A cut multi-byte character at the end of the sample is fine; a bad header is not.
-        text = head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8-sig", errors="strict")
+    # Bad bytes further down are the rows' problem (rejected one by one), not the header's.
+    text = head.decode("utf-8-sig", errors="replace")
     first_record = next(csv.reader(io.StringIO(text)), [])
     names = [name.strip() for name in first_record]
+    if any("\ufffd" in name for name in names):
+        raise FileLevelError(f"{path}: the header line is not valid UTF-8")
     if not any(names):
         raise FileLevelError(f"{path}: the header line is empty")
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -146,6 +145,12 @@ def _typed_expression(f: Field) -> str:
         return (
             f"coalesce(try_strptime({col}, '%Y-%m-%d')::timestamp, "
             f"timezone('UTC', try_cast({col} as timestamptz)))"
+        )
+    if f.type == "integer":
+        # try_cast would round 12.5 to 13; a whole number may still be exported as 12.0.
+        return (
+            f"case when regexp_full_match({col}, '[+-]?[0-9]+(\\.0*)?') "
+            f"then try_cast(try_cast({col} as decimal(18, 4)) as integer) end"
         )
     return f"try_cast({col} as {f.sql_type})"
 

@@ -1,0 +1,67 @@
+"""Snapshot of the Dagster definitions' shape: a renamed asset, group or job shows up here."""
+
+import dagster as dg
+import pytest
+
+from dagster_project.runner import JOB_NAME, load_definitions, prepare_dbt_manifest
+
+EXPECTED_GROUPS = {
+    "ingest": {
+        "raw/snapshots",
+        "raw/account",
+        "raw/product2",
+        "raw/opportunity",
+        "raw/opportunity_line_item",
+        "raw/opportunity_line_item_schedule",
+        "raw/opportunity_split_type",
+        "raw/opportunity_split",
+        "raw/quote",
+        "raw/order",
+        "raw/order_item",
+        "raw/contract",
+        "raw/user",
+        "raw/dated_conversion_rate",
+    },
+    "publish": {"published_warehouse"},
+}
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    prepare_dbt_manifest()
+    return load_definitions()
+
+
+def test_asset_groups_and_keys(definitions):
+    graph = definitions.resolve_asset_graph()
+    groups: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        groups.setdefault(node.group_name, set()).add(key.to_user_string())
+    for group, keys in EXPECTED_GROUPS.items():
+        assert groups[group] == keys
+    assert {"staging/stg_crm__opportunities", "staging/stg_crm__accounts"} <= groups["staging"]
+    assert {
+        "marts/fct_opportunities",
+        "marts/dim_accounts",
+        "marts/fct_opportunity_history",
+    } <= groups["marts"]
+    assert groups["intermediate"] >= {"intermediate/int_accounts_mastered"}
+    assert groups["reference"] == {"reference/stage_defaults"}
+
+
+def test_lineage_runs_ingest_to_dbt_to_publish(definitions):
+    graph = definitions.resolve_asset_graph()
+    staging = graph.get(dg.AssetKey(["staging", "stg_crm__opportunities"]))
+    assert dg.AssetKey(["raw", "opportunity"]) in staging.parent_keys
+    publish = graph.get(dg.AssetKey(["published_warehouse"]))
+    assert dg.AssetKey(["marts", "fct_opportunities"]) in publish.parent_keys
+
+
+def test_job_schedule_and_checks(definitions):
+    job = definitions.resolve_job_def(JOB_NAME)
+    assert job.executor_def is dg.in_process_executor
+    assert [s.name for s in definitions.schedules] == ["daily_build"]
+    assert definitions.resolve_schedule_def("daily_build").job_name == JOB_NAME
+    checks = {k.name for k in definitions.resolve_asset_graph().asset_check_keys}
+    assert "unique_fct_opportunities_opportunity_id" in checks
