@@ -6,7 +6,6 @@ DuckDB work). Rejected rows never stop the build; a file-level problem does, wit
 message naming the file and the column.
 """
 
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -80,7 +79,7 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         ),
     )
     def _ingest(context: dg.AssetExecutionContext, settings: BuildSettings) -> dg.MaterializeResult:
-        load_id = context.run_id or uuid.uuid4().hex
+        load_id = context.run.run_id
         loaded = rejected = skipped = 0
         per_snapshot = {}
         with settings.connect() as con:
