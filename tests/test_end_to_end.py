@@ -61,17 +61,14 @@ def test_opportunities_mart_is_the_latest_snapshot(demo_db):
         pl.col("CloseDate").str.to_date().alias("close_date"),
     )
     mart = demo_db.sql(
-        "select opportunity_id, stage_name, amount, close_date "
-        "from marts.fct_opportunities"
+        "select opportunity_id, stage_name, amount, close_date from marts.fct_opportunities"
     ).pl()
     assert mart.height == expected.height
     joined = expected.join(mart, on="opportunity_id", suffix="_mart")
     assert joined.height == expected.height
     assert (joined["stage_name"] == joined["stage_name_mart"]).all()
     assert (joined["close_date"] == joined["close_date_mart"]).all()
-    assert joined.filter(
-        pl.col("amount").ne_missing(pl.col("amount_mart"))
-    ).is_empty()
+    assert joined.filter(pl.col("amount").ne_missing(pl.col("amount_mart"))).is_empty()
 
 
 def _domain(website: str | None) -> str | None:
