@@ -6,8 +6,6 @@ DuckDB work). Rejected rows never stop the build; a file-level problem does, wit
 message naming the file and the column.
 """
 
-from pathlib import Path
-
 import dagster as dg
 
 from dagster_project.defs.resources import BuildSettings
@@ -82,14 +80,11 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         load_id = context.run.run_id
         loaded = rejected = skipped = 0
         per_snapshot = {}
+        # This build's landing folders only: snapshots loaded by earlier builds stay as they are.
+        folders = list_snapshots(settings.landing)
         with settings.connect() as con:
-            folders = dict(
-                con.execute(
-                    "select snapshot_date, folder from raw.snapshots order by snapshot_date"
-                ).fetchall()
-            )
             for snapshot_date, folder in folders.items():
-                path = find_file(Path(folder), obj)
+                path = find_file(folder, obj)
                 if path is None:
                     if obj.optional:
                         continue  # absent optional object = empty (SPEC 2)
