@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.ingest import FileLevelError
 from dagster_project.lib.warehouse import BuildLockedError
 from dagster_project.runner import (
@@ -60,8 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
     build.add_argument("--as-of", type=_date, help="as-of date (default: latest snapshot)")
+    for command in (build, demo := sub.add_parser("demo", help="build the bundled demo snapshots")):
+        command.add_argument(
+            "--build-filter",
+            help="SQL condition over stg_crm__opportunities choosing the subscription "
+            f"builder's sources (default: {DEFAULT_BUILD_FILTER})",
+        )
 
-    demo = sub.add_parser("demo", help="build the bundled demo snapshots")
     demo.add_argument(
         "--warehouse",
         type=Path,
@@ -161,9 +167,11 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "build":
-            print_summary(run_build(args.landing, args.warehouse, args.as_of, console))
+            print_summary(
+                run_build(args.landing, args.warehouse, args.as_of, console, args.build_filter)
+            )
         elif args.command == "demo":
-            print_summary(run_build(DEMO_LANDING, args.warehouse, None, console))
+            print_summary(run_build(DEMO_LANDING, args.warehouse, None, console, args.build_filter))
         elif args.command == "generate":
             cmd_generate(args)
         elif args.command == "ui":

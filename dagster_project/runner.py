@@ -12,6 +12,11 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 
+from dagster_project.lib.build_filter import (
+    DEFAULT_BUILD_FILTER,
+    BuildFilterError,
+    validate_build_filter,
+)
 from dagster_project.lib.warehouse import build_lock, work_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +42,11 @@ def build_log_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".build.log")
 
 
-def configure_environment(landing: Path, warehouse: Path, as_of: date | None) -> None:
+def configure_environment(
+    landing: Path, warehouse: Path, as_of: date | None, build_filter: str | None = None
+) -> None:
     """The settings the Dagster resources and dbt's profiles.yml read."""
+    os.environ["RECURWISE_BUILD_FILTER"] = build_filter or DEFAULT_BUILD_FILTER
     os.environ["RECURWISE_LANDING"] = str(landing)
     os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
     os.environ["RECURWISE_AS_OF"] = as_of.isoformat() if as_of else ""
@@ -63,7 +71,11 @@ def load_definitions():
 
 
 def run_build(
-    landing: Path, warehouse: Path, as_of: date | None = None, console: Console | None = None
+    landing: Path,
+    warehouse: Path,
+    as_of: date | None = None,
+    console: Console | None = None,
+    build_filter: str | None = None,
 ) -> BuildSummary:
     """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`."""
     import dagster as dg
@@ -74,9 +86,14 @@ def run_build(
         raise BuildError(f"landing directory {landing} does not exist")
     if warehouse.is_dir():
         raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+    if build_filter is not None:
+        try:
+            validate_build_filter(build_filter)
+        except BuildFilterError as exc:
+            raise BuildError(str(exc)) from None
     started = time.monotonic()
     with build_lock(warehouse):
-        configure_environment(landing, warehouse, as_of)
+        configure_environment(landing, warehouse, as_of, build_filter)
         with console.status("Parsing the dbt project"):
             prepare_dbt_manifest()
             job = load_definitions().resolve_job_def(JOB_NAME)

@@ -46,7 +46,18 @@ def test_asset_groups_and_keys(definitions):
         "marts/dim_accounts",
         "marts/fct_opportunity_history",
     } <= groups["marts"]
-    assert groups["intermediate"] >= {"intermediate/int_accounts_mastered"}
+    assert groups["intermediate"] >= {
+        "intermediate/int_accounts_mastered",
+        "intermediate/subscription_build_subscriptions",
+        "intermediate/subscription_build_items",
+    }
+    assert {
+        "marts/fct_schedules",
+        "marts/fct_line_items",
+        "marts/fct_subscriptions",
+        "marts/fct_mrr_monthly",
+        "marts/fct_mrr_movements",
+    } <= groups["marts"]
     assert groups["reference"] == {"reference/stage_defaults"}
 
 
@@ -54,6 +65,10 @@ def test_lineage_runs_ingest_to_dbt_to_publish(definitions):
     graph = definitions.resolve_asset_graph()
     staging = graph.get(dg.AssetKey(["staging", "stg_crm__opportunities"]))
     assert dg.AssetKey(["raw", "opportunity"]) in staging.parent_keys
+    builder = graph.get(dg.AssetKey(["intermediate", "subscription_build_items"]))
+    assert dg.AssetKey(["marts", "fct_line_items"]) in builder.parent_keys
+    items = graph.get(dg.AssetKey(["marts", "fct_subscription_items"]))
+    assert dg.AssetKey(["intermediate", "subscription_build_items"]) in items.parent_keys
     publish = graph.get(dg.AssetKey(["published_warehouse"]))
     assert dg.AssetKey(["marts", "fct_opportunities"]) in publish.parent_keys
 

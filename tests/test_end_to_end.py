@@ -1,6 +1,7 @@
 """The whole build job on the bundled demo snapshots, asserted on real values."""
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -57,18 +58,41 @@ def test_opportunities_mart_is_the_latest_snapshot(demo_db):
     expected = read_csv(LATEST / "Opportunity.csv").select(
         pl.col("Id").alias("opportunity_id"),
         pl.col("StageName").alias("stage_name"),
-        pl.col("Amount").cast(pl.Decimal(18, 2)).alias("amount"),
+        pl.col("Amount").cast(pl.Decimal(18, 2)).alias("amount_original"),
         pl.col("CloseDate").str.to_date().alias("close_date"),
     )
     mart = demo_db.sql(
-        "select opportunity_id, stage_name, amount, close_date from marts.fct_opportunities"
+        "select opportunity_id, stage_name, amount_original, close_date "
+        "from marts.fct_opportunities"
     ).pl()
     assert mart.height == expected.height
     joined = expected.join(mart, on="opportunity_id", suffix="_mart")
     assert joined.height == expected.height
     assert (joined["stage_name"] == joined["stage_name_mart"]).all()
     assert (joined["close_date"] == joined["close_date_mart"]).all()
-    assert joined.filter(pl.col("amount").ne_missing(pl.col("amount_mart"))).is_empty()
+    differs = pl.col("amount_original").ne_missing(pl.col("amount_original_mart"))
+    assert joined.filter(differs).is_empty()
+
+
+def test_amounts_are_converted_at_the_rate_in_force_on_the_close_date(demo_db):
+    rates = read_csv(LATEST / "DatedConversionRate.csv")
+    rows = demo_db.execute(
+        "select opportunity_id, currency_iso_code, close_date, amount_original, amount "
+        "from marts.fct_opportunities where currency_iso_code <> 'USD' and not is_fx_rate_missing "
+        "and amount_original is not null"
+    ).fetchall()
+    assert rows, "the demo holds foreign-currency deals"
+    for _, currency, close_date, original, converted in rows:
+        in_force = rates.filter(
+            (pl.col("IsoCode") == currency)
+            & (pl.col("StartDate").str.to_date() <= close_date)
+            & (
+                pl.col("NextStartDate").is_null()
+                | (pl.col("NextStartDate").str.to_date() > close_date)
+            )
+        )
+        rate = Decimal(in_force["ConversionRate"][0])
+        assert converted == (original / rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def _domain(website: str | None) -> str | None:
@@ -122,3 +146,64 @@ def test_opportunity_history_versions_follow_the_snapshots(demo_db):
     assert versions[-1][1] is None and versions[-1][2] == changed["StageName_right"][0]
     for earlier, later in zip(versions, versions[1:], strict=False):
         assert earlier[1] == later[0]
+
+
+def test_every_subscription_source_is_built_or_reported(demo_db):
+    sources = demo_db.execute(
+        "select count(*) from staging.stg_crm__opportunities "
+        "where is_won and coalesce(create_potential_subscription, false)"
+    ).fetchone()[0]
+    built = demo_db.execute(
+        "select count(*) from intermediate.subscription_build_sources"
+    ).fetchone()[0]
+    errors = demo_db.execute("select count(*) from marts.subscription_build_errors").fetchone()[0]
+    assert sources > 0 and errors > 0
+    assert built + errors == sources
+    upgraded = demo_db.execute(
+        "select count(*) from marts.fct_subscriptions as new "
+        "join marts.fct_subscriptions as old on new.previous_subscription_id = old.subscription_id "
+        "where old.status <> 'Upgraded' or old.end_date <> new.start_date - 1"
+    ).fetchone()[0]
+    assert upgraded == 0
+    use_cases = {
+        r[0]
+        for r in demo_db.execute(
+            "select distinct use_case_applied from intermediate.subscription_build_sources"
+        ).fetchall()
+    }
+    assert use_cases == {"NEW", "REORDER", "UPGRADE"}
+    clones = demo_db.execute(
+        "select count(*) from marts.fct_subscription_items where cloned_from_item_id is not null"
+    ).fetchone()[0]
+    assert clones > 0
+
+
+def test_monthly_mrr_is_the_items_active_on_the_first_day(demo_db):
+    month, mrr = demo_db.execute(
+        "select month, sum(mrr) from marts.fct_mrr_monthly "
+        "where month = (select max(month) from marts.fct_mrr_monthly) group by month"
+    ).fetchone()
+    active = demo_db.execute(
+        "select sum(mrr) from marts.fct_subscription_items "
+        "where start_date <= ? and (end_date is null or end_date >= ?)",
+        [month, month],
+    ).fetchone()[0]
+    assert mrr == active and mrr > 0
+    broken_chain = demo_db.execute(
+        "select count(*) from (select mrr, previous_mrr, "
+        "lag(mrr) over (partition by master_account_id order by month) as prior, "
+        "lag(month) over (partition by master_account_id order by month) as prior_month, month "
+        "from marts.fct_mrr_monthly) "
+        "where prior is not null and prior_month = month - interval 1 month "
+        "and prior <> previous_mrr"
+    ).fetchone()[0]
+    assert broken_chain == 0
+    movements = {
+        r[0]
+        for r in demo_db.execute("select distinct movement from marts.fct_mrr_monthly").fetchall()
+    }
+    assert movements == {"new", "expansion", "contraction", "churn", "reactivation", "unchanged"}
+    ending = demo_db.execute(
+        "select month_ending_mrr from marts.fct_mrr_movements where month = ? limit 1", [month]
+    ).fetchone()[0]
+    assert ending == mrr

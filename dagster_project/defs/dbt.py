@@ -15,7 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project.dbt_project import dbt_project
-from dagster_project.defs.resources import BuildSettings
+from dagster_project.defs.resources import BuildSettings, WorkWarehouse
 
 dbt_project.prepare_if_dev()
 
@@ -43,9 +43,14 @@ def dbt_vars(settings: BuildSettings) -> dict[str, str]:
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=LayerTranslator())
-def crm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: BuildSettings):
+def crm_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: BuildSettings,
+    warehouse: WorkWarehouse,
+):
     # profiles.yml reads the work file from the environment; set it for the dbt process.
-    os.environ["RECURWISE_WORK_DB"] = str(settings.work_file)
+    os.environ["RECURWISE_WORK_DB"] = str(warehouse.path)
     args = ["build"]
     if dbt_vars(settings):
         args += ["--vars", json.dumps(dbt_vars(settings))]

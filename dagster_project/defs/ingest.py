@@ -1,6 +1,6 @@
 """Ingest assets: every snapshot folder of the landing directory into raw.<object>.
 
-`raw/snapshots` starts the build's work file and records the snapshot folders; one asset
+`raw/snapshots` records the snapshot folders and creates the raw tables; one asset
 per CRM object then loads that object's file of every snapshot (lib/ingest.py does the
 DuckDB work). Rejected rows never stop the build; a file-level problem does, with one
 message naming the file and the column.
@@ -8,7 +8,7 @@ message naming the file and the column.
 
 import dagster as dg
 
-from dagster_project.defs.resources import BuildSettings
+from dagster_project.defs.resources import BuildSettings, WorkWarehouse
 from dagster_project.lib.crm_schema import OBJECTS, CrmObject
 from dagster_project.lib.ingest import (
     FileLevelError,
@@ -17,7 +17,6 @@ from dagster_project.lib.ingest import (
     list_snapshots,
     load_file,
 )
-from dagster_project.lib.warehouse import start_work_copy
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
 
@@ -28,19 +27,18 @@ SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
     owners=["team:data-engineering"],
     kinds={"duckdb"},
     description=(
-        "Snapshot folders (YYYY-MM-DD) found in the landing directory. Starts the build's "
-        "work copy of the warehouse and creates the raw tables."
+        "Snapshot folders (YYYY-MM-DD) found in the landing directory; creates the raw "
+        "tables in the run's work file."
     ),
 )
 def raw_snapshots(
-    context: dg.AssetExecutionContext, settings: BuildSettings
+    context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
 ) -> dg.MaterializeResult:
     try:
         snapshots = list_snapshots(settings.landing)
     except FileLevelError as exc:
         raise dg.Failure(description=str(exc)) from None
-    work = start_work_copy(settings.warehouse)
-    with settings.connect() as con:
+    with warehouse.connect() as con:
         ensure_raw_schema(con)
         con.execute(
             "create table if not exists raw.snapshots (snapshot_date date primary key, "
@@ -52,7 +50,9 @@ def raw_snapshots(
                 [snapshot_date, str(folder)],
             )
         total = con.execute("select count(*) from raw.snapshots").fetchone()[0]
-    context.log.info(f"{len(snapshots)} snapshot folders in {settings.landing}; work file {work}")
+    context.log.info(
+        f"{len(snapshots)} snapshot folders in {settings.landing}; work file {warehouse.path}"
+    )
     return dg.MaterializeResult(
         metadata={
             "snapshots_in_landing": len(snapshots),
@@ -76,13 +76,15 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
             f"rows go to raw.rejects with a reason.{required}"
         ),
     )
-    def _ingest(context: dg.AssetExecutionContext, settings: BuildSettings) -> dg.MaterializeResult:
+    def _ingest(
+        context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
+    ) -> dg.MaterializeResult:
         load_id = context.run.run_id
         loaded = rejected = skipped = 0
         per_snapshot = {}
         # This build's landing folders only: snapshots loaded by earlier builds stay as they are.
         folders = list_snapshots(settings.landing)
-        with settings.connect() as con:
+        with warehouse.connect() as con:
             for snapshot_date, folder in folders.items():
                 path = find_file(folder, obj)
                 if path is None:

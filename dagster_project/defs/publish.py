@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dagster_project.defs.dbt import crm_dbt_models
-from dagster_project.defs.resources import BuildSettings
+from dagster_project.defs.resources import BuildSettings, WorkWarehouse
 from dagster_project.lib.warehouse import publish
 
 
@@ -19,10 +19,10 @@ from dagster_project.lib.warehouse import publish
     ),
 )
 def published_warehouse(
-    context: dg.AssetExecutionContext, settings: BuildSettings
+    context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
 ) -> dg.MaterializeResult:
     # Fold the write-ahead log into the file so the rename carries everything.
-    with settings.connect() as con:
+    with warehouse.connect() as con:
         con.execute("checkpoint")
         marts = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'marts'"

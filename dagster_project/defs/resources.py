@@ -1,19 +1,22 @@
-"""Build settings shared by every asset: where the snapshots land and where the warehouse lives."""
+"""Resources of the build: its settings, and the work file every asset of a run writes to."""
 
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from dagster_project.lib.warehouse import work_path
+from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.warehouse import start_work_copy, work_path
 
 
 class BuildSettings(dg.ConfigurableResource):
-    """Paths and the as-of date of a build; `recurwise` sets them from its flags."""
+    """Paths, as-of date and build filter of a build; `recurwise` sets them from its flags."""
 
     landing_dir: str
     warehouse_path: str
     as_of_date: str = ""  # empty = the latest snapshot date
+    # SQL condition over stg_crm__opportunities choosing the builder's sources (SPEC 4.8).
+    subscription_build_filter: str = DEFAULT_BUILD_FILTER
 
     @property
     def landing(self) -> Path:
@@ -23,23 +26,37 @@ class BuildSettings(dg.ConfigurableResource):
     def warehouse(self) -> Path:
         return Path(self.warehouse_path)
 
+
+class WorkWarehouse(dg.ConfigurableResource):
+    """The run's work file: a fresh copy of the published warehouse, made once at run start.
+
+    Setting it up here rather than in an asset means no step (dbt seeds have no upstream)
+    can write to it before it is fresh. The sensor uses BuildSettings only, so a sensor
+    tick never touches a running build's work file.
+    """
+
+    settings: dg.ResourceDependency[BuildSettings]
+
     @property
-    def work_file(self) -> Path:
-        return work_path(self.warehouse)
+    def path(self) -> Path:
+        return work_path(self.settings.warehouse)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        start_work_copy(self.settings.warehouse)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-write connection to this build's work file."""
-        return duckdb.connect(str(self.work_file))
+        """A read-write connection to the work file."""
+        return duckdb.connect(str(self.path))
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
+    settings = BuildSettings(
+        landing_dir=dg.EnvVar("RECURWISE_LANDING"),
+        warehouse_path=dg.EnvVar("RECURWISE_WAREHOUSE"),
+        as_of_date=dg.EnvVar("RECURWISE_AS_OF"),
+        subscription_build_filter=dg.EnvVar("RECURWISE_BUILD_FILTER"),
+    )
     return dg.Definitions(
-        resources={
-            "settings": BuildSettings(
-                landing_dir=dg.EnvVar("RECURWISE_LANDING"),
-                warehouse_path=dg.EnvVar("RECURWISE_WAREHOUSE"),
-                as_of_date=dg.EnvVar("RECURWISE_AS_OF"),
-            )
-        }
+        resources={"settings": settings, "warehouse": WorkWarehouse(settings=settings)}
     )
