@@ -4,7 +4,7 @@ VENV := .venv
 UV := .tools/bin/uv
 UV_VERSION := 0.13.9
 
-.PHONY: demo test ui lint format clean
+.PHONY: demo test ui lint format clean bench bench-quick
 
 $(UV):
 	python3 -m venv .tools
@@ -23,13 +23,19 @@ test: $(VENV)/.synced  ## the whole test suite (unit, dbt, end-to-end)
 ui: $(VENV)/.synced  ## the Dagster UI on http://127.0.0.1:3000
 	$(VENV)/bin/recurwise ui
 
+bench: $(VENV)/.synced  ## the benchmark at 10k, 100k and 1M accounts (long)
+	$(VENV)/bin/python benchmarks/run.py
+
+bench-quick: $(VENV)/.synced  ## one small benchmark run, to check the script
+	$(VENV)/bin/python benchmarks/run.py --quick
+
 lint: $(VENV)/.synced  ## ruff on the Python code
-	$(VENV)/bin/ruff check dagster_project tests
-	$(VENV)/bin/ruff format --check dagster_project tests
+	$(VENV)/bin/ruff check dagster_project tests benchmarks
+	$(VENV)/bin/ruff format --check dagster_project tests benchmarks
 
 format: $(VENV)/.synced
-	$(VENV)/bin/ruff format dagster_project tests
-	$(VENV)/bin/ruff check --fix dagster_project tests
+	$(VENV)/bin/ruff format dagster_project tests benchmarks
+	$(VENV)/bin/ruff check --fix dagster_project tests benchmarks
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -36,6 +36,7 @@ class BuildSummary:
     snapshots: list[str] = field(default_factory=list)
     loads: list[tuple[str, int, int]] = field(default_factory=list)  # object, loaded, rejected
     marts: list[tuple[str, int]] = field(default_factory=list)  # mart, rows
+    step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster step, wall time
 
 
 def build_log_path(warehouse: Path) -> Path:
@@ -117,7 +118,9 @@ def run_build(
                 + "\n  ".join(progress.failures or ["unknown failure"])
                 + f"\n  (dbt output: {log_path})"
             )
-    summary = BuildSummary(warehouse=warehouse, seconds=time.monotonic() - started)
+    summary = BuildSummary(
+        warehouse=warehouse, seconds=time.monotonic() - started, step_seconds=progress.seconds
+    )
     _fill_summary(summary)
     return summary
 
@@ -129,6 +132,7 @@ class _Progress:
         self.console = console
         self.status = None
         self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
         self.failures: list[str] = []
         self.models_done = 0
 
@@ -149,6 +153,7 @@ class _Progress:
                 self.status.update(f"dbt: {self.models_done} models built ({key})")
         elif kind == "STEP_SUCCESS":
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
+            self.seconds[step] = seconds
             self.console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
         elif kind == "STEP_FAILURE":
             self.console.print(f"[red]✗[/] {step}")

@@ -54,7 +54,8 @@ def crm_dbt_models(
     args = ["build"]
     if dbt_vars(settings):
         args += ["--vars", json.dumps(dbt_vars(settings))]
-    yield from dbt.cli(args, context=context).stream()
+    target = warehouse.dbt_target_dir / context.op_execution_context.op.name
+    yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
 @dg.definitions

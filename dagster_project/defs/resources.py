@@ -41,6 +41,13 @@ class WorkWarehouse(dg.ConfigurableResource):
     def path(self) -> Path:
         return work_path(self.settings.warehouse)
 
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target/ of this warehouse's builds: run results and partial parsing kept
+        between builds, and no two warehouses' builds writing the same folder."""
+        warehouse = self.settings.warehouse
+        return warehouse.with_name(warehouse.name + ".dbt")
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         start_work_copy(self.settings.warehouse)
 

@@ -1,0 +1,258 @@
+"""Benchmark: the whole build and each stage at several sizes, against a bare-DuckDB floor.
+
+For each size: generate synthetic snapshots (cached in benchmarks/.cache), run the real
+build in a child process (the same `run_build` the CLI uses) while sampling the RSS of the
+whole process tree, then read per-step wall times from the Dagster events and per-model
+times from dbt's run_results.json. The same raw tables then go through the core SQL of
+schedules and MRR run directly in DuckDB (benchmarks/lower_bound.sql: no dbt, no Dagster)
+as the lower bound. Results: benchmarks/results/<date>.json and a table in
+benchmarks/README.md.
+
+    python benchmarks/run.py                 # 10k, 100k and 1M accounts
+    python benchmarks/run.py --quick         # 2k accounts, for CI-sized checks
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+RESULTS = HERE / "results"
+DAYS = 2
+SEED = 7
+
+# dbt models whose time is "schedules and MRR", the stage the lower bound also computes.
+CORE_MODELS = (
+    "int_fx_opportunity_rates",
+    "int_line_items_priced",
+    "int_schedules_explicit",
+    "int_schedules_planned",
+    "fct_schedules",
+    "fct_line_items",
+    "fct_opportunities",
+)
+
+
+def generate_cached(accounts: int) -> tuple[Path, float]:
+    """Snapshots for `accounts`, generated once and reused (0 s when cached)."""
+    from dagster_project.lib.generate import generate
+
+    landing = CACHE / f"landing-{accounts}-{DAYS}d-s{SEED}"
+    marker = landing / ".complete"
+    if marker.exists():
+        return landing, 0.0
+    shutil.rmtree(landing, ignore_errors=True)
+    started = time.monotonic()
+    generate(accounts, DAYS, SEED, landing)
+    marker.touch()
+    return landing, time.monotonic() - started
+
+
+def _tree_rss_bytes(root: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                rss[int(entry.name)] = int(line.split()[1]) * 1024
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _build_child(landing: str, warehouse: str, out: str) -> None:
+    """Runs in the child process: the real build, with per-step timings recorded."""
+    from rich.console import Console
+
+    from dagster_project.runner import run_build
+
+    begin = time.monotonic()
+    summary = run_build(Path(landing), Path(warehouse), console=Console(quiet=True))
+    Path(out).write_text(
+        json.dumps(
+            {
+                "build_seconds": time.monotonic() - begin,
+                "steps": summary.step_seconds,
+                "marts": dict(summary.marts),
+                "loads": {name: [loaded, rejected] for name, loaded, rejected in summary.loads},
+            }
+        )
+    )
+
+
+def run_build_measured(landing: Path, warehouse: Path) -> dict:
+    """The build in a child process; wall time and peak RSS of the whole process tree."""
+    out = warehouse.with_suffix(".bench.json")
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(target=_build_child, args=(str(landing), str(warehouse), str(out)))
+    started = time.monotonic()
+    child.start()
+    peak = 0
+    while child.is_alive():
+        peak = max(peak, _tree_rss_bytes(child.pid))
+        time.sleep(0.2)
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"build of {landing} failed (exit {child.exitcode})")
+    result = json.loads(out.read_text())
+    result["wall_seconds"] = time.monotonic() - started
+    result["peak_rss_bytes"] = peak
+    return result
+
+
+def dbt_model_seconds(warehouse: Path) -> dict[str, float]:
+    """Per-model execution time from the run_results.json of this build's dbt invocations."""
+    seconds: dict[str, float] = {}
+    for path in warehouse.with_name(warehouse.name + ".dbt").glob("*/run_results.json"):
+        for result in json.loads(path.read_text())["results"]:
+            unique_id = result["unique_id"]
+            if unique_id.startswith(("model.", "seed.")):
+                seconds[unique_id.split(".")[-1]] = result["execution_time"]
+    return seconds
+
+
+def lower_bound_seconds(warehouse: Path) -> tuple[float, int]:
+    """The core SQL of schedules and MRR straight in DuckDB over the same raw tables."""
+    sql = (HERE / "lower_bound.sql").read_text()
+    work = warehouse.with_name("lower_bound.duckdb")
+    shutil.copyfile(warehouse, work)
+    with duckdb.connect(str(work)) as con:
+        started = time.monotonic()
+        con.execute(sql)
+        elapsed = time.monotonic() - started
+        rows = con.execute("select count(*) from bench.schedules").fetchone()[0]
+    work.unlink()
+    return elapsed, rows
+
+
+def measure(accounts: int, scratch: Path) -> dict:
+    landing, generate_seconds = generate_cached(accounts)
+    warehouse = scratch / f"warehouse-{accounts}.duckdb"
+    build = run_build_measured(landing, warehouse)
+    models = dbt_model_seconds(warehouse)
+    floor_seconds, floor_rows = lower_bound_seconds(warehouse)
+    core_seconds = sum(models.get(name, 0.0) for name in CORE_MODELS)
+    return {
+        "accounts": accounts,
+        "days": DAYS,
+        "generate_seconds": round(generate_seconds, 2),
+        "landing_bytes": sum(p.stat().st_size for p in landing.rglob("*.csv")),
+        "build_wall_seconds": round(build["wall_seconds"], 2),
+        "peak_rss_bytes": build["peak_rss_bytes"],
+        "steps_seconds": {k: round(v, 2) for k, v in sorted(build["steps"].items())},
+        "dbt_model_seconds": {k: round(v, 2) for k, v in sorted(models.items())},
+        "core_seconds": round(core_seconds, 2),
+        "lower_bound_seconds": round(floor_seconds, 2),
+        "lower_bound_schedule_rows": floor_rows,
+        "core_vs_lower_bound": round(core_seconds / floor_seconds, 2) if floor_seconds else None,
+        "mart_rows": build["marts"],
+        "rows_loaded": build["loads"],
+        "warehouse_bytes": warehouse.stat().st_size,
+    }
+
+
+def machine() -> dict:
+    memory = next(
+        (
+            int(line.split()[1]) * 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        0,
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "memory_bytes": memory,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def markdown(results: list[dict], info: dict) -> str:
+    gib = 1024**3
+    lines = [
+        f"Measured {date.today().isoformat()} on {info['cpus']} cores, "
+        f"{info['memory_bytes'] / gib:.0f} GiB, DuckDB {info['duckdb']}, {DAYS} daily snapshots.",
+        "",
+        "| accounts | generate s | build s | peak RSS GiB | schedules+MRR dbt s | "
+        "bare DuckDB s | ratio | fct_schedules rows | warehouse MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['accounts']:,} | {r['generate_seconds']} | {r['build_wall_seconds']} | "
+            f"{r['peak_rss_bytes'] / gib:.2f} | {r['core_seconds']} | {r['lower_bound_seconds']} | "
+            f"{r['core_vs_lower_bound']} | {r['mart_rows'].get('fct_schedules', 0):,} | "
+            f"{r['warehouse_bytes'] / 1024**2:.0f} |"
+        )
+    lines += [
+        "",
+        "Per step (s):",
+        "",
+        "| step | " + " | ".join(f"{r['accounts']:,}" for r in results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    steps = sorted({s for r in results for s in r["steps_seconds"]})
+    for step in steps:
+        lines.append(
+            f"| {step} | "
+            + " | ".join(str(r["steps_seconds"].get(step, "")) for r in results)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--quick", action="store_true", help="one small size (2k accounts)")
+    parser.add_argument("--scratch", type=Path, default=CACHE / "scratch")
+    args = parser.parse_args()
+    sizes = [2_000] if args.quick else args.sizes
+    args.scratch.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    results = []
+    for accounts in sizes:
+        print(f"== {accounts:,} accounts", file=sys.stderr, flush=True)
+        results.append(measure(accounts, args.scratch))
+        print(json.dumps(results[-1], indent=1), file=sys.stderr, flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    name = f"{date.today().isoformat()}{'-quick' if args.quick else ''}.json"
+    (RESULTS / name).write_text(json.dumps({"machine": info, "results": results}, indent=1))
+    table = markdown(results, info)
+    print(table)
+    if not args.quick:
+        readme = HERE / "README.md"
+        text = readme.read_text()
+        start, end = "<!-- results -->", "<!-- /results -->"
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        readme.write_text(f"{before}{start}\n{table}{end}{after}")
+
+
+if __name__ == "__main__":
+    main()
