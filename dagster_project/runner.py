@@ -17,12 +17,14 @@ from dagster_project.lib.build_filter import (
     BuildFilterError,
     validate_build_filter,
 )
+from dagster_project.lib.ingest import list_snapshots
 from dagster_project.lib.warehouse import build_lock, work_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
 JOB_NAME = "build_warehouse"
+SNAPSHOT_PARTITIONS = "snapshots"  # the DynamicPartitionsDefinition of defs/ingest.py
 
 
 class BuildError(Exception):
@@ -99,6 +101,9 @@ def run_build(
             prepare_dbt_manifest()
             job = load_definitions().resolve_job_def(JOB_NAME)
         instance = dg.DagsterInstance.ephemeral()
+        # Every landing folder is a snapshot partition; this run loads them all at once.
+        snapshot_keys = [d.isoformat() for d in list_snapshots(landing)]
+        instance.add_dynamic_partitions(SNAPSHOT_PARTITIONS, snapshot_keys)
         run_id = str(uuid.uuid4())
         progress = _Progress(console)
         instance.add_event_listener(run_id, progress.on_event)
@@ -110,6 +115,10 @@ def run_build(
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 instance=instance,
                 run_id=run_id,
+                tags={
+                    "dagster/asset_partition_range_start": snapshot_keys[0],
+                    "dagster/asset_partition_range_end": snapshot_keys[-1],
+                },
                 raise_on_error=False,
             )
         if not result.success:

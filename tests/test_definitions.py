@@ -77,6 +77,9 @@ def test_job_schedule_and_checks(definitions):
     job = definitions.resolve_job_def(JOB_NAME)
     assert job.executor_def is dg.in_process_executor
     assert [s.name for s in definitions.schedules] == ["daily_build"]
+    assert [s.name for s in definitions.sensors] == ["new_snapshot_sensor"]
+    raw = definitions.resolve_assets_def(dg.AssetKey(["raw", "opportunity"]))
+    assert raw.partitions_def.name == "snapshots"
     assert definitions.resolve_schedule_def("daily_build").job_name == JOB_NAME
     checks = {k.name for k in definitions.resolve_asset_graph().asset_check_keys}
     assert "unique_fct_opportunities_opportunity_id" in checks

@@ -6,6 +6,8 @@ DuckDB work). Rejected rows never stop the build; a file-level problem does, wit
 message naming the file and the column.
 """
 
+from datetime import date
+
 import dagster as dg
 
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
@@ -20,9 +22,35 @@ from dagster_project.lib.ingest import (
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
 
+# One partition per snapshot folder (YYYY-MM-DD), added by the sensor or by `recurwise
+# build`. A run may load several snapshots at once (single-run backfill policy).
+snapshot_partitions = dg.DynamicPartitionsDefinition(name="snapshots")
+PARTITIONED = {
+    "partitions_def": snapshot_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+}
+
+
+def run_snapshot_folders(context: dg.AssetExecutionContext, settings: BuildSettings) -> dict:
+    """The landing folders of the snapshot partitions this run loads."""
+    try:
+        landing = list_snapshots(settings.landing)
+    except FileLevelError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    folders = {}
+    for key in context.partition_keys:
+        snapshot_date = date.fromisoformat(key)
+        if snapshot_date not in landing:
+            raise dg.Failure(
+                description=f"snapshot {key} has no folder in {settings.landing} any more"
+            )
+        folders[snapshot_date] = landing[snapshot_date]
+    return folders
+
 
 @dg.asset(
     key=SNAPSHOTS_KEY,
+    **PARTITIONED,
     group_name="ingest",
     owners=["team:data-engineering"],
     kinds={"duckdb"},
@@ -34,10 +62,7 @@ SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
 def raw_snapshots(
     context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
 ) -> dg.MaterializeResult:
-    try:
-        snapshots = list_snapshots(settings.landing)
-    except FileLevelError as exc:
-        raise dg.Failure(description=str(exc)) from None
+    snapshots = run_snapshot_folders(context, settings)
     with warehouse.connect() as con:
         ensure_raw_schema(con)
         con.execute(
@@ -55,7 +80,7 @@ def raw_snapshots(
     )
     return dg.MaterializeResult(
         metadata={
-            "snapshots_in_landing": len(snapshots),
+            "snapshots_in_run": len(snapshots),
             "snapshots_in_warehouse": total,
             "latest_snapshot": str(max(snapshots)),
         }
@@ -68,6 +93,7 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey(["raw", obj.table]),
         deps=[SNAPSHOTS_KEY],
+        **PARTITIONED,
         group_name="ingest",
         owners=["team:data-engineering"],
         kinds={"duckdb"},
@@ -82,8 +108,8 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         load_id = context.run.run_id
         loaded = rejected = skipped = 0
         per_snapshot = {}
-        # This build's landing folders only: snapshots loaded by earlier builds stay as they are.
-        folders = list_snapshots(settings.landing)
+        # This run's snapshots only: snapshots loaded by earlier builds stay as they are.
+        folders = run_snapshot_folders(context, settings)
         with warehouse.connect() as con:
             for snapshot_date, folder in folders.items():
                 path = find_file(folder, obj)

@@ -1,4 +1,4 @@
-"""The build job (ingest → dbt → publish), and the daily schedule that runs it."""
+"""The build job: ingest → dbt and the subscription builder → checks → publish."""
 
 import dagster as dg
 
@@ -7,13 +7,5 @@ build_job = dg.define_asset_job(
     name="build_warehouse",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    description="Ingest every landing snapshot, build every dbt model and check, publish.",
-)
-
-daily_build_schedule = dg.ScheduleDefinition(
-    name="daily_build",
-    job=build_job,
-    cron_schedule="0 6 * * *",
-    execution_timezone="UTC",
-    description="Daily build after the CRM's nightly export has landed.",
+    description="Ingest the run's snapshot partitions, build every dbt model and check, publish.",
 )
