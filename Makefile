@@ -29,9 +29,10 @@ bench: $(VENV)/.synced  ## the benchmark at 10k, 100k and 1M accounts (long)
 bench-quick: $(VENV)/.synced  ## one small benchmark run, to check the script
 	$(VENV)/bin/python benchmarks/run.py --quick
 
-lint: $(VENV)/.synced  ## ruff on the Python code
+lint: $(VENV)/.synced  ## ruff on the Python code, sqlfluff (dbt templater, duckdb) on the SQL
 	$(VENV)/bin/ruff check dagster_project tests benchmarks
 	$(VENV)/bin/ruff format --check dagster_project tests benchmarks
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests
 
 format: $(VENV)/.synced
 	$(VENV)/bin/ruff format dagster_project tests benchmarks

@@ -22,15 +22,23 @@ row_totals as (
 ),
 
 expected as (
-    select line_item_id, 'quantity' as schedule_type, scheduled_quantity as quantity,
-        null as revenue, null as revenue_original
+    select
+        line_item_id,
+        'quantity' as schedule_type,
+        scheduled_quantity as quantity,
+        null as revenue,
+        null as revenue_original
     from line_items
     where quantity_schedule_source is not null and not has_schedule_error
 
     union all
 
-    select line_item_id, 'revenue' as schedule_type, null as quantity,
-        tcv as revenue, tcv_original as revenue_original
+    select
+        line_item_id,
+        'revenue' as schedule_type,
+        null as quantity,
+        tcv as revenue,
+        tcv_original as revenue_original
     from line_items
     where revenue_schedule_source is not null and not has_schedule_error
 )
@@ -47,7 +55,8 @@ select
 from expected as e
 full outer join row_totals as r
     on e.line_item_id = r.line_item_id and e.schedule_type = r.schedule_type
-where e.line_item_id is null
+where
+    e.line_item_id is null
     or r.line_item_id is null
     or e.quantity is distinct from r.quantity
     or e.revenue is distinct from r.revenue

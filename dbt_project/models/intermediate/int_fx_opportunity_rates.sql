@@ -44,8 +44,9 @@ latest_started_rates as (
         r.next_start_date is null or f.close_date < r.next_start_date as is_in_force
     from foreign_opportunities as f
     asof inner join usable_rates as r
-        on f.currency_iso_code = r.currency_iso_code
-        and f.close_date >= r.start_date
+        on
+            f.currency_iso_code = r.currency_iso_code
+            and f.close_date >= r.start_date
 ),
 
 -- For a close date before a currency's first period: that first period.

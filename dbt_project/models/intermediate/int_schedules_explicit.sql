@@ -63,9 +63,10 @@ final as (
         opportunity_id,
         schedule_type,
         cast(
-            row_number() over (
-                partition by line_item_id, schedule_type order by schedule_date, schedule_id
-            )
+            row_number()
+                over (
+                    partition by line_item_id, schedule_type order by schedule_date, schedule_id
+                )
             as integer
         ) as installment_number,
         schedule_date,

@@ -85,7 +85,8 @@ definitions as (
             when 'generated' then default_revenue_installment_period
             when 'explicit' then
                 case
-                    when default_revenue_installment_period
+                    when
+                        default_revenue_installment_period
                         in ('Daily', 'Weekly', 'Monthly', 'Quarterly', 'Yearly')
                         then default_revenue_installment_period
                     else 'Monthly'
@@ -98,30 +99,36 @@ validated as (
     select
         *,
         {% for type in ['quantity', 'revenue'] %}
-        case
-            when {{ type }}_schedule_source = 'explicit' and {{ type }}_installments > 150
-                then cast({{ type }}_installments as varchar)
-                    || ' {{ type }} schedule rows; Salesforce allows 1 to 150 installments'
-            when coalesce({{ type }}_schedule_source, '') != 'generated' then null
-            when {{ type }}_schedule_type not in ('Divide', 'Repeat')
-                then '{{ type }} schedule type ''' || {{ type }}_schedule_type
-                    || ''' is not Divide or Repeat'
-            when {{ type }}_installments is null
-                then 'no number of {{ type }} installments on the product; Salesforce allows 1 to 150'
-            when {{ type }}_installments not between 1 and 150
-                then cast({{ type }}_installments as varchar)
-                    || ' {{ type }} installments; Salesforce allows 1 to 150'
-            when {{ type }}_installment_period is null
-                then 'no {{ type }} installment period on the product'
-            when {{ type }}_installment_period
-                not in ('Daily', 'Weekly', 'Monthly', 'Quarterly', 'Yearly')
-                then '{{ type }} installment period ''' || {{ type }}_installment_period
-                    || ''' is not Daily, Weekly, Monthly, Quarterly or Yearly'
-        end as {{ type }}_schedule_error,
+            case
+                when {{ type }}_schedule_source = 'explicit' and {{ type }}_installments > 150
+                    then
+                        cast({{ type }}_installments as varchar)
+                        || ' {{ type }} schedule rows; Salesforce allows 1 to 150 installments'
+                when coalesce({{ type }}_schedule_source, '') != 'generated' then null
+                when {{ type }}_schedule_type not in ('Divide', 'Repeat')
+                    then
+                        '{{ type }} schedule type ''' || {{ type }}_schedule_type
+                        || ''' is not Divide or Repeat'
+                when {{ type }}_installments is null
+                    then 'no number of {{ type }} installments on the product; Salesforce allows 1 to 150'
+                when {{ type }}_installments not between 1 and 150
+                    then
+                        cast({{ type }}_installments as varchar)
+                        || ' {{ type }} installments; Salesforce allows 1 to 150'
+                when {{ type }}_installment_period is null
+                    then 'no {{ type }} installment period on the product'
+                when
+                    {{ type }}_installment_period
+                    not in ('Daily', 'Weekly', 'Monthly', 'Quarterly', 'Yearly')
+                    then
+                        '{{ type }} installment period ''' || {{ type }}_installment_period
+                        || ''' is not Daily, Weekly, Monthly, Quarterly or Yearly'
+            end as {{ type }}_schedule_error,
         {% endfor %}
         case
             when unknown_type_row_count > 0
-                then cast(unknown_type_row_count as varchar) || ' schedule rows of Type '''
+                then
+                    cast(unknown_type_row_count as varchar) || ' schedule rows of Type '''
                     || unknown_row_type || '''; expected Quantity, Revenue or Both'
         end as row_type_error
     from definitions

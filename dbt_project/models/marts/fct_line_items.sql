@@ -120,8 +120,10 @@ final as (
         scheduled_quantity,
         revenue_installments,
         revenue_installment_period,
-        cast({{ divide_round('term_months_numerator', 'term_months_denominator', 6, 0, 0) }}
-            as decimal(18, 6)) as term_months,
+        cast(
+            {{ divide_round('term_months_numerator', 'term_months_denominator', 6, 0, 0) }}
+            as decimal(18, 6)
+        ) as term_months,
         cast(mrr as decimal(18, 2)) as mrr,
         cast(12 * cast(mrr as decimal(38, 2)) as decimal(18, 2)) as arr,
         cast(contract_value as decimal(18, 2)) as tcv,

@@ -20,7 +20,7 @@ forecast_split_type as (
     from splits
     where split_field = 'MRR'
     group by split_type_id, split_type, is_total_validated
-    order by is_total_validated desc, split_type, split_type_id
+    order by is_total_validated desc, split_type asc, split_type_id asc
     limit 1
 ),
 
@@ -38,7 +38,11 @@ split_shares as (
 ),
 
 owner_shares as (
-    select opportunity_id, owner_id, split_percentage from split_shares
+    select
+        opportunity_id,
+        owner_id,
+        split_percentage
+    from split_shares
 
     union all
 
@@ -48,7 +52,8 @@ owner_shares as (
         cast(100 as decimal(18, 4)) as split_percentage
     from opportunities as o
     where not exists (
-        select 1 from split_shares as s where s.opportunity_id = o.opportunity_id
+        select 1 from split_shares as s
+        where s.opportunity_id = o.opportunity_id
     )
 ),
 

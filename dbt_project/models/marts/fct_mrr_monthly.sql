@@ -15,7 +15,7 @@ month_spine as (
         (select date_trunc('month', min(start_date)) from items),
         (select date_trunc('month', as_of_date) + interval 1 month from as_of),
         interval 1 month
-    ) as spine(month)
+    ) as spine (month)
 ),
 
 mrr_by_month as (
@@ -25,13 +25,16 @@ mrr_by_month as (
         sum(i.mrr) as mrr
     from items as i
     inner join month_spine as s
-        on i.start_date <= s.month
-        and (i.end_date is null or i.end_date >= s.month)
+        on
+            i.start_date <= s.month
+            and (i.end_date is null or i.end_date >= s.month)
     group by i.master_account_id, s.month
 ),
 
 first_months as (
-    select master_account_id, min(month) as first_month
+    select
+        master_account_id,
+        min(month) as first_month
     from mrr_by_month
     where mrr > 0
     group by master_account_id
@@ -45,7 +48,7 @@ account_months as (
         s.month,
         coalesce(m.mrr, 0) as mrr
     from first_months as f
-    inner join month_spine as s on s.month >= f.first_month
+    inner join month_spine as s on f.first_month <= s.month
     left join mrr_by_month as m
         on f.master_account_id = m.master_account_id and s.month = m.month
 ),

@@ -7,7 +7,7 @@ with monthly as (
 movements as (
     select movement
     from (values ('new'), ('expansion'), ('contraction'), ('churn'), ('reactivation'), ('unchanged'))
-        as m(movement)
+        as m (movement)
 ),
 
 months as (

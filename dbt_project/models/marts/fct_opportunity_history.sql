@@ -41,16 +41,25 @@ tracked as (
 
 -- A new version starts when the previous snapshot did not show the opportunity or showed
 -- it with different values.
+with_prior as (
+    select
+        *,
+        lag(snapshot_number) over by_snapshot as prior_snapshot_number,
+        lag(version_hash) over by_snapshot as prior_version_hash
+    from tracked
+    window by_snapshot as (partition by opportunity_id order by snapshot_number)
+),
+
 flagged as (
     select
         *,
         case
-            when lag(snapshot_number) over w is distinct from snapshot_number - 1 then 1
-            when lag(version_hash) over w is distinct from version_hash then 1
+            when prior_snapshot_number is null then 1
+            when prior_snapshot_number <> snapshot_number - 1 then 1
+            when prior_version_hash <> version_hash then 1
             else 0
         end as starts_version
-    from tracked
-    window w as (partition by opportunity_id order by snapshot_number)
+    from with_prior
 ),
 
 numbered as (
@@ -81,29 +90,40 @@ versions as (
     group by opportunity_id, version_number
 ),
 
-final as (
+with_next as (
     select
-        v.opportunity_id,
-        cast(v.version_number as integer) as version_number,
-        v.valid_from,
-        next_snapshot.snapshot_date as valid_to,
-        next_snapshot.snapshot_date is null as is_current,
-        -- The next snapshot exists but shows no later version: the record was deleted then.
-        next_snapshot.snapshot_date is not null
-        and lead(v.valid_from) over (
+        v.*,
+        next_snapshot.snapshot_date as next_snapshot_date,
+        lead(v.valid_from) over (
             partition by v.opportunity_id order by v.version_number
-        ) is distinct from next_snapshot.snapshot_date as is_deleted_after,
-        v.stage_name,
-        v.amount,
-        v.close_date,
-        v.forecast_category,
-        v.probability,
-        v.is_closed,
-        v.is_won,
-        v.owner_id
+        ) as next_version_from
     from versions as v
     left join snapshots as next_snapshot
         on v.last_snapshot_number + 1 = next_snapshot.snapshot_number
+),
+
+final as (
+    select
+        opportunity_id,
+        cast(version_number as integer) as version_number,
+        valid_from,
+        next_snapshot_date as valid_to,
+        next_snapshot_date is null as is_current,
+        -- The next snapshot exists but shows no later version: the record was deleted then.
+        coalesce(
+            next_snapshot_date is not null
+            and (next_version_from is null or next_version_from <> next_snapshot_date),
+            false
+        ) as is_deleted_after,
+        stage_name,
+        amount,
+        close_date,
+        forecast_category,
+        probability,
+        is_closed,
+        is_won,
+        owner_id
+    from with_next
 )
 
 select * from final

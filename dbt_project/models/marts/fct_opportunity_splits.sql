@@ -72,12 +72,18 @@ final as (
         cast(s.split_percentage as decimal(9, 4)) as split_percentage,
         s.is_default_split,
         cast(
-            case when t.split_field = 'MRR' then round(cast(o.mrr as decimal(38, 2)) * s.split_percentage * 0.01, 2) end
+            case
+                when
+                    t.split_field = 'MRR'
+                    then round(cast(o.mrr as decimal(38, 2)) * s.split_percentage * 0.01, 2)
+            end
             as decimal(18, 2)
         ) as split_mrr,
         cast(
             case
-                when t.split_field = 'Amount' then round(cast(o.amount as decimal(38, 2)) * s.split_percentage * 0.01, 2)
+                when
+                    t.split_field = 'Amount'
+                    then round(cast(o.amount as decimal(38, 2)) * s.split_percentage * 0.01, 2)
             end
             as decimal(18, 2)
         ) as split_amount,

@@ -54,7 +54,8 @@ generated_quantity_rows as (
             as schedule_date,
         case
             when installment_index = quantity_installments - 1
-                then scheduled_quantity
+                then
+                    scheduled_quantity
                     - cast(quantity_installment_amount as decimal(38, 4)) * (quantity_installments - 1)
             else quantity_installment_amount
         end as quantity,
@@ -77,13 +78,15 @@ generated_revenue_rows as (
         cast(null as decimal(18, 4)) as quantity,
         case
             when installment_index = revenue_installments - 1
-                then scheduled_revenue
+                then
+                    scheduled_revenue
                     - cast(revenue_installment_amount as decimal(38, 2)) * (revenue_installments - 1)
             else revenue_installment_amount
         end as revenue,
         case
             when installment_index = revenue_installments - 1
-                then scheduled_revenue_original
+                then
+                    scheduled_revenue_original
                     - cast(revenue_installment_amount_original as decimal(38, 2)) * (revenue_installments - 1)
             else revenue_installment_amount_original
         end as revenue_original,

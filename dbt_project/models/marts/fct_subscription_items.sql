@@ -5,7 +5,9 @@ with items as (
 ),
 
 subscriptions as (
-    select subscription_id, master_account_id
+    select
+        subscription_id,
+        master_account_id
     from {{ source('subscription_build', 'subscription_build_subscriptions') }}
 ),
 

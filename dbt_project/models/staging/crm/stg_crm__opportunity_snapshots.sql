@@ -6,17 +6,17 @@ with source as (
 
 renamed as (
     select
-        "Id"                    as opportunity_id,
-        "AccountId"             as account_id,
-        "StageName"             as stage_name,
-        "CloseDate"             as close_date,
-        "Amount"                as amount,
-        "Probability"           as probability,
-        "ForecastCategoryName"  as forecast_category,
-        "IsClosed"              as is_closed,
-        "IsWon"                 as is_won,
-        "OwnerId"               as owner_id,
-        _snapshot_date          as snapshot_date
+        "Id"                   as opportunity_id,
+        "AccountId"            as account_id,
+        "StageName"            as stage_name,
+        "CloseDate"            as close_date,
+        "Amount"               as amount,
+        "Probability"          as probability,
+        "ForecastCategoryName" as forecast_category,
+        "IsClosed"             as is_closed,
+        "IsWon"                as is_won,
+        "OwnerId"              as owner_id,
+        _snapshot_date         as snapshot_date
     from source
 )
 
