@@ -1,4 +1,5 @@
--- Every snapshot's Opportunity rows up to the as-of date: the input of the history (SPEC 4.1).
+-- Every snapshot's Opportunity rows up to the as-of date: the input of the history (SPEC 4.1)
+-- and of "new since the previous snapshot" in fct_potential_subscriptions (SPEC 4.7).
 with source as (
     select * from {{ source('crm', 'opportunity') }}
     where _snapshot_date <= {{ as_of_date() }}
@@ -6,17 +7,18 @@ with source as (
 
 renamed as (
     select
-        "Id"                   as opportunity_id,
-        "AccountId"            as account_id,
-        "StageName"            as stage_name,
-        "CloseDate"            as close_date,
-        "Amount"               as amount,
-        "Probability"          as probability,
-        "ForecastCategoryName" as forecast_category,
-        "IsClosed"             as is_closed,
-        "IsWon"                as is_won,
-        "OwnerId"              as owner_id,
-        _snapshot_date         as snapshot_date
+        "Id"                               as opportunity_id,
+        "AccountId"                        as account_id,
+        "StageName"                        as stage_name,
+        "CloseDate"                        as close_date,
+        "Amount"                           as amount,
+        "Probability"                      as probability,
+        "ForecastCategoryName"             as forecast_category,
+        "IsClosed"                         as is_closed,
+        "IsWon"                            as is_won,
+        "OwnerId"                          as owner_id,
+        "Create_Potential_Subscription__c" as create_potential_subscription,
+        _snapshot_date                     as snapshot_date
     from source
 )
 
