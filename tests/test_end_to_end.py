@@ -7,9 +7,11 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.lib.crm_schema import OBJECTS
+from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.warehouse import work_path
 from dagster_project.runner import DEMO_LANDING
 
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 SNAPSHOTS = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())
 LATEST = SNAPSHOTS[-1]
 
@@ -207,3 +209,57 @@ def test_monthly_mrr_is_the_items_active_on_the_first_day(demo_db):
         "select month_ending_mrr from marts.fct_mrr_movements where month = ? limit 1", [month]
     ).fetchone()[0]
     assert ending == mrr
+
+
+FORUM_QUERY = (DOCS / "queries" / "won_opportunities_contract_expiring.sql").read_text()
+
+
+def test_forum_report_is_one_query(demo_db):
+    rows = demo_db.execute(FORUM_QUERY).fetchall()
+    assert rows
+    quarters = {
+        r[0]
+        for r in demo_db.execute(
+            "select distinct end_quarter from marts.fct_contracts "
+            "where quarters_from_as_of in (0, 1)"
+        ).fetchall()
+    }
+    assert {row[-1] for row in rows} <= quarters
+
+
+def test_renewal_export_has_the_data_loader_header(demo_build, tmp_path):
+    out = tmp_path / "renewals.csv"
+    rows = export_renewals(demo_build.warehouse, out)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "AccountId,Name,Type,StageName,CloseDate,Amount"
+    assert rows == len(lines) - 1 > 0
+
+
+def test_new_logo_flags_follow_the_first_order(demo_db):
+    counts = demo_db.execute(
+        "select count(*) filter (is_new_logo), count(*) filter (is_new_logo_original), "
+        "count(*) filter (is_new_logo and not is_new_logo_original) from marts.fct_opportunities"
+    ).fetchone()
+    current, original, impossible = counts
+    assert 0 < current < original and impossible == 0
+    quotes_mismatch = demo_db.execute(
+        "select count(*) from marts.fct_quotes q join marts.fct_opportunities o "
+        "using (opportunity_id) where q.is_new_logo is distinct from o.is_new_logo"
+    ).fetchone()[0]
+    assert quotes_mismatch == 0
+
+
+def test_forecast_covers_36_months_and_four_scenarios(demo_db):
+    months, scenarios = demo_db.execute(
+        "select count(distinct month), count(distinct scenario) from marts.fct_mrr_forecast_monthly"
+    ).fetchone()
+    assert (months, scenarios) == (37, 4)
+    committed_now = demo_db.execute(
+        "select committed_mrr from marts.fct_mrr_forecast_monthly f "
+        "where scenario = 'committed' and month = (select max(month) from marts.fct_mrr_monthly)"
+    ).fetchone()[0]
+    mrr_now = demo_db.execute(
+        "select sum(mrr) from marts.fct_mrr_monthly "
+        "where month = (select max(month) from marts.fct_mrr_monthly)"
+    ).fetchone()[0]
+    assert committed_now == mrr_now
