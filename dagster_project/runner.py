@@ -155,7 +155,7 @@ class _Progress:
             self.started[step] = time.monotonic()
             if self.status is not None:
                 self.status.update(f"Running {step}")
-        elif kind == "ASSET_MATERIALIZATION" and step.startswith("crm_dbt_models"):
+        elif kind == "ASSET_MATERIALIZATION" and "dbt_models" in step:
             self.models_done += 1
             if self.status is not None:
                 key = event.asset_key.to_user_string() if event.asset_key else ""

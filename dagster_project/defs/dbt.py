@@ -42,13 +42,7 @@ def dbt_vars(settings: BuildSettings) -> dict[str, str]:
     return {"as_of_date": settings.as_of_date} if settings.as_of_date else {}
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=LayerTranslator())
-def crm_dbt_models(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    settings: BuildSettings,
-    warehouse: WorkWarehouse,
-):
+def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse: WorkWarehouse):
     # profiles.yml reads the work file from the environment; set it for the dbt process.
     os.environ["RECURWISE_WORK_DB"] = str(warehouse.path)
     args = ["build"]
@@ -56,6 +50,40 @@ def crm_dbt_models(
         args += ["--vars", json.dumps(dbt_vars(settings))]
     target = warehouse.dbt_target_dir / context.op_execution_context.op.name
     yield from dbt.cli(args, context=context, target_path=target).stream()
+
+
+# The subscription builder (a Python asset) sits between two dbt layers: everything it does
+# not feed builds first, then the models on top of its tables. Two explicit selections keep
+# the order plain instead of leaving Dagster to split one dbt asset around a cycle.
+AFTER_SUBSCRIPTIONS = "source:subscription_build+"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=LayerTranslator(),
+    exclude=AFTER_SUBSCRIPTIONS,
+)
+def crm_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: BuildSettings,
+    warehouse: WorkWarehouse,
+):
+    yield from _dbt_build(context, dbt, settings, warehouse)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=LayerTranslator(),
+    select=AFTER_SUBSCRIPTIONS,
+)
+def subscription_dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    settings: BuildSettings,
+    warehouse: WorkWarehouse,
+):
+    yield from _dbt_build(context, dbt, settings, warehouse)
 
 
 @dg.definitions

@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from dagster_project.defs.dbt import crm_dbt_models
+from dagster_project.defs.dbt import crm_dbt_models, subscription_dbt_models
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
 from dagster_project.lib.warehouse import publish
 
 
 @dg.asset(
     key=dg.AssetKey(["published_warehouse"]),
-    deps=[crm_dbt_models],
+    deps=[crm_dbt_models, subscription_dbt_models],
     group_name="publish",
     owners=["team:data-engineering"],
     kinds={"duckdb"},
