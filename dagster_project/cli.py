@@ -11,9 +11,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
+from dagster_project.dbt_project import DBT_PROJECT_DIR
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.ingest import FileLevelError
 from dagster_project.lib.warehouse import BuildLockedError
@@ -28,7 +30,8 @@ from dagster_project.runner import (
     run_build,
 )
 
-console = Console(stderr=True)
+# soft_wrap: an error message stays one line in logs and pipes, however narrow the terminal.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _date(text: str) -> date:
@@ -67,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="SQL condition over stg_crm__opportunities choosing the subscription "
             f"builder's sources (default: {DEFAULT_BUILD_FILTER})",
         )
+        command.add_argument(
+            "--set",
+            dest="settings",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="a setting of dbt_project.yml's vars, e.g. renewal_horizon_days=90 "
+            f"(one of: {', '.join(sorted(SETTINGS))})",
+        )
 
     demo.add_argument(
         "--warehouse",
@@ -91,6 +103,37 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     return parser
+
+
+# The settings a build may override: dbt_project.yml's vars, less the as-of date (--as-of).
+SETTINGS = {
+    name: default
+    for name, default in yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())[
+        "vars"
+    ].items()
+    if name != "as_of_date"
+}
+
+
+def parse_settings(pairs: list[str]) -> dict[str, object]:
+    """NAME=VALUE pairs as dbt vars: whole numbers as numbers, `null` as none."""
+    values: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in SETTINGS:
+            raise BuildError(
+                f"unknown setting {pair!r}; use NAME=VALUE with NAME one of "
+                f"{', '.join(sorted(SETTINGS))}"
+            )
+        if text.lower() in ("", "null", "none"):
+            values[name] = None
+        elif text.lstrip("-").isdigit():
+            values[name] = int(text)
+        elif isinstance(SETTINGS[name], int):
+            raise BuildError(f"setting {name} must be a whole number, not {text!r}")
+        else:
+            values[name] = text
+    return values
 
 
 def print_summary(summary: BuildSummary) -> None:
@@ -167,11 +210,17 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "build":
+            settings = parse_settings(args.settings)
             print_summary(
-                run_build(args.landing, args.warehouse, args.as_of, console, args.build_filter)
+                run_build(
+                    args.landing, args.warehouse, args.as_of, console, args.build_filter, settings
+                )
             )
         elif args.command == "demo":
-            print_summary(run_build(DEMO_LANDING, args.warehouse, None, console, args.build_filter))
+            settings = parse_settings(args.settings)
+            print_summary(
+                run_build(DEMO_LANDING, args.warehouse, None, console, args.build_filter, settings)
+            )
         elif args.command == "generate":
             cmd_generate(args)
         elif args.command == "ui":

@@ -1,5 +1,6 @@
 """Run the build job in process, as the schedule does, with a progress display and a summary."""
 
+import json
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from dagster_project.lib.build_filter import (
     BuildFilterError,
     validate_build_filter,
 )
-from dagster_project.lib.ingest import list_snapshots
+from dagster_project.lib.ingest import FileLevelError, list_snapshots
 from dagster_project.lib.warehouse import build_lock, work_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,9 +47,14 @@ def build_log_path(warehouse: Path) -> Path:
 
 
 def configure_environment(
-    landing: Path, warehouse: Path, as_of: date | None, build_filter: str | None = None
+    landing: Path,
+    warehouse: Path,
+    as_of: date | None,
+    build_filter: str | None = None,
+    dbt_vars: dict[str, object] | None = None,
 ) -> None:
     """The settings the Dagster resources and dbt's profiles.yml read."""
+    os.environ["RECURWISE_DBT_VARS"] = json.dumps(dbt_vars or {})
     os.environ["RECURWISE_BUILD_FILTER"] = build_filter or DEFAULT_BUILD_FILTER
     os.environ["RECURWISE_LANDING"] = str(landing)
     os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
@@ -79,6 +85,7 @@ def run_build(
     as_of: date | None = None,
     console: Console | None = None,
     build_filter: str | None = None,
+    dbt_vars: dict[str, object] | None = None,
 ) -> BuildSummary:
     """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`."""
     import dagster as dg
@@ -94,15 +101,18 @@ def run_build(
             validate_build_filter(build_filter)
         except BuildFilterError as exc:
             raise BuildError(str(exc)) from None
+    try:
+        # Every landing folder is a snapshot partition; this run loads them all at once.
+        snapshot_keys = [d.isoformat() for d in list_snapshots(landing)]
+    except FileLevelError as exc:
+        raise BuildError(str(exc)) from None
     started = time.monotonic()
     with build_lock(warehouse):
-        configure_environment(landing, warehouse, as_of, build_filter)
+        configure_environment(landing, warehouse, as_of, build_filter, dbt_vars)
         with console.status("Parsing the dbt project"):
             prepare_dbt_manifest()
             job = load_definitions().resolve_job_def(JOB_NAME)
         instance = dg.DagsterInstance.ephemeral()
-        # Every landing folder is a snapshot partition; this run loads them all at once.
-        snapshot_keys = [d.isoformat() for d in list_snapshots(landing)]
         instance.add_dynamic_partitions(SNAPSHOT_PARTITIONS, snapshot_keys)
         run_id = str(uuid.uuid4())
         progress = _Progress(console)
@@ -125,7 +135,7 @@ def run_build(
             raise BuildError(
                 "build failed, the published warehouse was left as it was:\n  "
                 + "\n  ".join(progress.failures or ["unknown failure"])
-                + f"\n  (dbt output: {log_path})"
+                + f"\n  (full log: {log_path})"
             )
     summary = BuildSummary(
         warehouse=warehouse, seconds=time.monotonic() - started, step_seconds=progress.seconds

@@ -38,8 +38,12 @@ class LayerTranslator(DagsterDbtTranslator):
         return ["team:analytics-engineering"]
 
 
-def dbt_vars(settings: BuildSettings) -> dict[str, str]:
-    return {"as_of_date": settings.as_of_date} if settings.as_of_date else {}
+def dbt_vars(settings: BuildSettings) -> dict[str, object]:
+    """The dbt vars of this build: the settings given on the command line, and the as-of date."""
+    values = json.loads(settings.dbt_vars_json or "{}")
+    if settings.as_of_date:
+        values["as_of_date"] = settings.as_of_date
+    return values
 
 
 def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse: WorkWarehouse):

@@ -15,6 +15,8 @@ class BuildSettings(dg.ConfigurableResource):
     landing_dir: str
     warehouse_path: str
     as_of_date: str = ""  # empty = the latest snapshot date
+    # Other dbt vars of dbt_project.yml (renewal horizon, lookback, ...) as a JSON object.
+    dbt_vars_json: str = "{}"
     # SQL condition over stg_crm__opportunities choosing the builder's sources (SPEC 4.8).
     subscription_build_filter: str = DEFAULT_BUILD_FILTER
 
@@ -62,6 +64,7 @@ def resources() -> dg.Definitions:
         landing_dir=dg.EnvVar("RECURWISE_LANDING"),
         warehouse_path=dg.EnvVar("RECURWISE_WAREHOUSE"),
         as_of_date=dg.EnvVar("RECURWISE_AS_OF"),
+        dbt_vars_json=dg.EnvVar("RECURWISE_DBT_VARS"),
         subscription_build_filter=dg.EnvVar("RECURWISE_BUILD_FILTER"),
     )
     return dg.Definitions(

@@ -1,0 +1,73 @@
+"""The recurwise command: expected errors end in one message and exit code 1, no traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli import SETTINGS, parse_settings
+from dagster_project.defs.dbt import dbt_vars
+from dagster_project.defs.resources import BuildSettings
+from dagster_project.runner import BuildError
+from tests.conftest import write_snapshot
+
+RECURWISE = str(Path(sys.executable).parent / "recurwise")
+
+
+def recurwise(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([RECURWISE, *args], capture_output=True, text=True, timeout=600)
+
+
+def test_settings_become_dbt_vars():
+    values = parse_settings(["renewal_horizon_days=90", "new_logo_lookback_months=null"])
+    assert values == {"renewal_horizon_days": 90, "new_logo_lookback_months": None}
+    settings = BuildSettings(
+        landing_dir="x", warehouse_path="y", as_of_date="2026-01-31",
+        dbt_vars_json='{"renewal_horizon_days": 90}',
+    )  # fmt: skip
+    assert dbt_vars(settings) == {"renewal_horizon_days": 90, "as_of_date": "2026-01-31"}
+    assert {"renewal_horizon_days", "renewal_lead_time_days", "renewal_match_window_days",
+            "new_logo_lookback_months"} <= set(SETTINGS)  # fmt: skip
+
+
+@pytest.mark.parametrize("pair", ["nope=1", "renewal_horizon_days", "renewal_horizon_days=soon"])
+def test_bad_settings_are_refused(pair):
+    with pytest.raises(BuildError):
+        parse_settings([pair])
+
+
+def test_missing_landing_folder(tmp_path):
+    result = recurwise("build", "--landing", str(tmp_path / "nowhere"),
+                       "--warehouse", str(tmp_path / "w.duckdb"))  # fmt: skip
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_landing_without_snapshot_folders(tmp_path):
+    result = recurwise("build", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.db"))
+    assert result.returncode == 1
+    assert "no snapshot folders" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_file_stops_the_build_and_names_file_and_column(tmp_path):
+    landing = tmp_path / "landing"
+    write_snapshot(landing, "2026-01-01", {
+        "Account.csv": "Id,Name\n001A,Acme\n",
+        "Product2.csv": "Id,Name\n01tA,Platform\n",
+        "Opportunity.csv": "Id,AccountId,Name,StageName,CloseDate,IsClosed,IsWon,CreatedDate\n",
+        "OpportunityLineItem.csv": "Id,OpportunityId,Product2Id,Quantity,UnitPrice\n",
+    })  # fmt: skip
+    warehouse = tmp_path / "w.duckdb"
+    result = recurwise("build", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert result.returncode == 1
+    assert "Account.csv: required column CreatedDate is missing" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not warehouse.exists()
+
+
+def test_unsafe_build_filter_is_refused(tmp_path):
+    result = recurwise("build", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w"),
+                       "--build-filter", "is_won; drop table raw.account")  # fmt: skip
+    assert result.returncode == 1
+    assert "not several statements" in result.stderr and "Traceback" not in result.stderr
