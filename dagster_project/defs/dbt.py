@@ -49,7 +49,9 @@ def dbt_vars(settings: BuildSettings) -> dict[str, object]:
 def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse: WorkWarehouse):
     # profiles.yml reads the work file from the environment; set it for the dbt process.
     os.environ["RECURWISE_WORK_DB"] = str(warehouse.path)
-    args = ["build"]
+    # Unit tests check the SQL logic, not the data: CI runs them (tests/test_dbt_unit_tests.py);
+    # a production build runs models, seeds and data tests only.
+    args = ["build", "--exclude-resource-type", "unit_test"]
     if dbt_vars(settings):
         args += ["--vars", json.dumps(dbt_vars(settings))]
     target = warehouse.dbt_target_dir / context.op_execution_context.op.name
