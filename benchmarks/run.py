@@ -139,7 +139,7 @@ def lower_bound_seconds(warehouse: Path) -> tuple[float, int]:
     sql = (HERE / "lower_bound.sql").read_text()
     work = warehouse.with_name("lower_bound.duckdb")
     shutil.copyfile(warehouse, work)
-    with duckdb.connect(str(work)) as con:
+    with duckdb.connect(str(work), config={"enable_progress_bar": False}) as con:
         started = time.monotonic()
         con.execute(sql)
         elapsed = time.monotonic() - started
