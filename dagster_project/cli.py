@@ -17,7 +17,10 @@ from rich.table import Table
 
 from dagster_project.dbt_project import DBT_PROJECT_DIR
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.export import FORMATS, ExportError, export_mart
 from dagster_project.lib.ingest import FileLevelError
+from dagster_project.lib.renewals_export import export_renewals
+from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.warehouse import BuildLockedError
 from dagster_project.runner import (
     DEFAULT_WAREHOUSE,
@@ -102,6 +105,25 @@ def build_parser() -> argparse.ArgumentParser:
     query = sub.add_parser("query", help="run one read-only SQL query on a warehouse")
     query.add_argument("sql")
     query.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+
+    report = sub.add_parser("report", help="write the finance report: one HTML file of charts")
+    report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument(
+        "--currency",
+        default=SETTINGS.get("corporate_currency") or "USD",
+        help="the warehouse's corporate currency, for labels (default: %(default)s)",
+    )
+
+    export = sub.add_parser(
+        "export",
+        help="write one mart to a csv, parquet or xlsx file; `renewals` writes the renewal "
+        "opportunities to create in Salesforce Data Loader columns",
+    )
+    export.add_argument("mart", help="a table of schema marts (e.g. fct_mrr_monthly), or renewals")
+    export.add_argument("--format", choices=FORMATS, default="csv")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     return parser
 
 
@@ -156,6 +178,8 @@ def print_summary(summary: BuildSummary) -> None:
         + ", ".join(f"{name} ({rows:,})" for name, rows in summary.marts)
     )
     console.print(f"[bold green]Published[/] {summary.warehouse} in {summary.seconds:.0f}s")
+    if summary.report is not None:
+        console.print(f"Finance report: {summary.report} (open it in a browser; works offline)")
     console.print(
         "Query it read-only, for example:\n"
         f'  recurwise query "select * from marts.fct_opportunities limit 5" '
@@ -183,6 +207,10 @@ def cmd_ui(args: argparse.Namespace) -> None:
     configure_environment(args.landing.resolve(), args.warehouse.resolve(), None)
     home = args.warehouse.resolve().parent / ".dagster"
     home.mkdir(parents=True, exist_ok=True)
+    # A local UI: no "join the community" dialog over the page, no telemetry.
+    instance_config = home / "dagster.yaml"
+    if not instance_config.exists():
+        instance_config.write_text("nux:\n  enabled: false\ntelemetry:\n  enabled: false\n")
     os.environ.setdefault("DAGSTER_HOME", str(home))
     prepare_dbt_manifest()
     dg = Path(sys.executable).parent / "dg"
@@ -192,6 +220,24 @@ def cmd_ui(args: argparse.Namespace) -> None:
             [str(dg), "dev", "--host", "127.0.0.1", "--port", str(args.port)], cwd=REPO_ROOT
         )
     )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    drawn = write_report(args.warehouse, args.out, currency=args.currency)
+    console.print(f"Wrote {args.out}: {len(drawn)} charts ({', '.join(drawn)})")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    if args.mart == "renewals":
+        if args.format != "csv":
+            raise BuildError("renewals are exported for the Data Loader: --format csv only")
+        if not args.warehouse.is_file():
+            raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+        rows = export_renewals(args.warehouse, args.out)
+        console.print(f"Wrote {rows:,} renewal opportunities to create to {args.out}")
+        return
+    rows = export_mart(args.warehouse, args.mart, args.format, args.out)
+    console.print(f"Wrote {rows:,} rows of marts.{args.mart.removeprefix('marts.')} to {args.out}")
 
 
 def cmd_query(args: argparse.Namespace) -> None:
@@ -227,7 +273,11 @@ def main(argv: list[str] | None = None) -> None:
             cmd_ui(args)
         elif args.command == "query":
             cmd_query(args)
-    except (BuildError, FileLevelError, BuildLockedError) as exc:
+        elif args.command == "report":
+            cmd_report(args)
+        elif args.command == "export":
+            cmd_export(args)
+    except (BuildError, FileLevelError, BuildLockedError, ReportError, ExportError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise SystemExit(1) from None
 

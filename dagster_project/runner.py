@@ -19,6 +19,7 @@ from dagster_project.lib.build_filter import (
     validate_build_filter,
 )
 from dagster_project.lib.ingest import FileLevelError, list_snapshots
+from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.warehouse import build_lock, work_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +41,16 @@ class BuildSummary:
     loads: list[tuple[str, int, int]] = field(default_factory=list)  # object, loaded, rejected
     marts: list[tuple[str, int]] = field(default_factory=list)  # mart, rows
     step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster step, wall time
+    report: Path | None = None  # the finance report written beside the warehouse
 
 
 def build_log_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".build.log")
+
+
+def report_path(warehouse: Path) -> Path:
+    """The finance report beside the warehouse: warehouse.duckdb -> warehouse.report.html."""
+    return warehouse.with_name(warehouse.stem + ".report.html")
 
 
 def configure_environment(
@@ -141,6 +148,13 @@ def run_build(
         warehouse=warehouse, seconds=time.monotonic() - started, step_seconds=progress.seconds
     )
     _fill_summary(summary)
+    # The warehouse is published: a report that cannot be written is a warning, not a failure.
+    try:
+        currency = str((dbt_vars or {}).get("corporate_currency") or "USD")
+        write_report(warehouse, report_path(warehouse), as_of=as_of, currency=currency)
+        summary.report = report_path(warehouse)
+    except ReportError as exc:
+        console.print(f"[yellow]warning:[/] no finance report: {exc}")
     return summary
 
 

@@ -71,3 +71,19 @@ def test_unsafe_build_filter_is_refused(tmp_path):
                        "--build-filter", "is_won; drop table raw.account")  # fmt: skip
     assert result.returncode == 1
     assert "not several statements" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_report_and_export_commands_on_the_demo(demo_build, tmp_path):
+    from dagster_project import cli
+
+    warehouse = str(demo_build.warehouse)
+    cli.main(["report", "--warehouse", warehouse, "--out", str(tmp_path / "report.html")])
+    assert (tmp_path / "report.html").stat().st_size > 100_000
+    cli.main(["export", "fct_mrr_monthly", "--format", "parquet",
+              "--out", str(tmp_path / "mrr.parquet"), "--warehouse", warehouse])  # fmt: skip
+    assert (tmp_path / "mrr.parquet").stat().st_size > 0
+    cli.main(["export", "renewals", "--out", str(tmp_path / "renewals.csv"),
+              "--warehouse", warehouse])  # fmt: skip
+    header = (tmp_path / "renewals.csv").read_text().splitlines()[0]
+    assert header == "AccountId,Name,Type,StageName,CloseDate,Amount"
+    assert demo_build.report is not None and demo_build.report.is_file()

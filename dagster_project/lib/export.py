@@ -1,0 +1,161 @@
+"""Export one mart of a published warehouse to CSV, Parquet or Excel, for finance's tools.
+
+The warehouse is opened read-only, the mart name is checked against the marts the file
+really has (so a typo gets the list of names, and nothing but a mart name reaches SQL),
+and the file is written beside its target and renamed into place: a failed export never
+leaves half a file. Plain Python, no Dagster import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import xlsxwriter
+
+FORMATS = ("csv", "parquet", "xlsx")
+# An Excel sheet holds 1,048,576 rows, the header included.
+EXCEL_MAX_ROWS = 1_048_575
+_FETCH_ROWS = 10_000
+
+
+class ExportError(ValueError):
+    """The export could not be done; the message says why, in words a person can act on."""
+
+
+def list_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables and views of schema marts, by name."""
+    return [
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "order by table_name"
+        ).fetchall()
+    ]
+
+
+def export_mart(warehouse: Path, mart: str, fmt: str, out: Path) -> int:
+    """Write marts.`mart` of `warehouse` to `out` as csv, parquet or xlsx; return rows written."""
+    warehouse, out = Path(warehouse), Path(out)
+    fmt = fmt.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if not warehouse.is_file():
+        raise ExportError(
+            f"warehouse {warehouse} does not exist; run recurwise demo or recurwise build first"
+        )
+    if out.is_dir():
+        raise ExportError(f"{out} is a folder; give the name of the file to write")
+    if not out.parent.is_dir():
+        raise ExportError(f"folder {out.parent} does not exist; create it first")
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        raise ExportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+    with con:
+        name = _checked_mart(con, mart, warehouse)
+        partial = out.with_name(out.name + ".partial")
+        try:
+            if fmt == "xlsx":
+                rows = _write_xlsx(con, name, partial)
+            else:
+                rows = _copy(con, name, fmt, partial)
+            os.replace(partial, out)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    return rows
+
+
+def _checked_mart(con: duckdb.DuckDBPyConnection, mart: str, warehouse: Path) -> str:
+    marts = list_marts(con)
+    name = mart.removeprefix("marts.")
+    if name in marts:
+        return name
+    if not marts:
+        raise ExportError(f"{warehouse} has no marts; is it a recurwise warehouse?")
+    close = difflib.get_close_matches(name, marts, n=1)
+    hint = f" Did you mean {close[0]}?" if close else ""
+    raise ExportError(
+        f"no mart named {mart!r} in {warehouse}.{hint} Available marts: {', '.join(marts)}"
+    )
+
+
+def _copy(con: duckdb.DuckDBPyConnection, mart: str, fmt: str, path: Path) -> int:
+    # The name was checked against information_schema; the path is a quoted SQL literal.
+    target = "'" + str(path).replace("'", "''") + "'"
+    options = "format csv, header true" if fmt == "csv" else "format parquet"
+    return con.execute(f'copy marts."{mart}" to {target} ({options})').fetchone()[0]
+
+
+def _write_xlsx(con: duckdb.DuckDBPyConnection, mart: str, path: Path) -> int:
+    total = con.execute(f'select count(*) from marts."{mart}"').fetchone()[0]
+    if total > EXCEL_MAX_ROWS:
+        raise ExportError(
+            f"marts.{mart} has {total:,} rows, more than an Excel sheet holds "
+            f"({EXCEL_MAX_ROWS:,} below the header); export it as csv or parquet instead"
+        )
+    result = con.execute(f'select * from marts."{mart}"')
+    header = [column[0] for column in result.description]
+    first = result.fetchmany(_FETCH_ROWS)
+    # CRM text is data, never a formula or a link: write every string as a string.
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    try:
+        sheet = workbook.add_worksheet(mart[:31])
+        formats = {
+            "header": workbook.add_format({"bold": True, "bg_color": "#e9ecef", "border": 1}),
+            "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+            "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+            "time": workbook.add_format({"num_format": "hh:mm:ss"}),
+        }
+        # constant_memory writes row by row: widths and panes must be set before the data.
+        for col, name in enumerate(header):
+            sample = [len(str(row[col])) for row in first[:200] if row[col] is not None]
+            sheet.set_column(col, col, min(max([len(name), *sample]) + 2, 60))
+        sheet.freeze_panes(1, 0)
+        for col, name in enumerate(header):
+            sheet.write_string(0, col, name, formats["header"])
+        rows, chunk = 0, first
+        while chunk:
+            for values in chunk:
+                rows += 1
+                for col, value in enumerate(values):
+                    _write_cell(sheet, rows, col, value, formats)
+            chunk = result.fetchmany(_FETCH_ROWS)
+        if rows:
+            sheet.autofilter(0, 0, rows, len(header) - 1)
+    finally:
+        workbook.close()
+    return rows
+
+
+def _write_cell(sheet, row: int, col: int, value: object, formats: dict) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, int | float | Decimal):
+        sheet.write_number(row, col, float(value))
+    elif isinstance(value, datetime):
+        # Excel has no time zones: a zoned timestamp is written as its UTC wall time.
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        sheet.write_datetime(row, col, value, formats["datetime"])
+    elif isinstance(value, date):
+        sheet.write_datetime(row, col, value, formats["date"])
+    elif isinstance(value, time):
+        sheet.write_datetime(row, col, value, formats["time"])
+    else:
+        sheet.write_string(row, col, str(value))

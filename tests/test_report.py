@@ -1,0 +1,291 @@
+"""The finance report (issue 9): every chart the warehouse can draw is drawn, with data,
+in one HTML file that needs no network."""
+
+import base64
+import json
+from datetime import date
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.lib.report import CHARTS, ReportError, write_report
+
+# The charts whose marts every build has today; the others join them as their marts land.
+ALWAYS_DRAWN = {
+    "MRR and ARR over time",
+    "MRR bridge, last 12 months",
+    "MRR movements by month",
+    "Bookings: new logos vs existing customers",
+}
+UNAVAILABLE = "Not available in this warehouse"
+
+
+class ReportPage(HTMLParser):
+    """The report's chart sections (title, figures, note) and every src/href of the page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.sections: dict[str, dict] = {}
+        self.links: list[str] = []
+        self.script_srcs: list[str] = []
+        self._section: dict | None = None
+        self._in_script = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.links += [attrs[a] for a in ("src", "href") if attrs.get(a)]
+        if tag == "script" and attrs.get("src"):
+            self.script_srcs.append(attrs["src"])
+        if tag == "section" and "data-chart" in attrs:
+            self._section = {"scripts": "", "text": ""}
+            self.sections[attrs["data-chart"]] = self._section
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        if tag == "section":
+            self._section = None
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._section is not None:
+            self._section["scripts" if self._in_script else "text"] += data
+
+
+def figures(script: str) -> list[list[dict]]:
+    """The trace lists of every Plotly.newPlot("id", [traces], ...) call in a script."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := script.find("Plotly.newPlot(", at)) != -1:
+        rest = script[at + len("Plotly.newPlot(") :].lstrip()
+        _, end = decoder.raw_decode(rest)  # the div id
+        rest = rest[end:].lstrip().removeprefix(",").lstrip()
+        traces, _ = decoder.raw_decode(rest)
+        found.append(traces)
+        at += 1
+    return found
+
+
+# plotly's typed-array dtypes as struct format characters (little-endian, like x86 and arm).
+TYPED_ARRAY = {"f8": "d", "f4": "f", "i1": "b", "u1": "B", "i2": "h", "u2": "H", "i4": "i"}
+TYPED_ARRAY |= {"u4": "I", "i8": "q", "u8": "Q"}
+
+
+def values(column) -> list:
+    """A trace's x or y: a JSON list, or plotly's base64 typed array."""
+    if isinstance(column, dict) and "bdata" in column:
+        data = base64.b64decode(column["bdata"])
+        return memoryview(data).cast(TYPED_ARRAY[column["dtype"]]).tolist()
+    return list(column or [])
+
+
+def drawable(warehouse: Path) -> set[str]:
+    """Titles of the charts whose marts and columns this warehouse has."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = set(
+            con.execute(
+                "select table_name, column_name from information_schema.columns "
+                "where table_schema = 'marts'"
+            ).fetchall()
+        )
+    return {
+        chart.title
+        for chart in CHARTS
+        if all((mart, c) in columns for mart, needed in chart.needs.items() for c in needed)
+    }
+
+
+def assert_drawn_with_data(page: ReportPage, title: str) -> None:
+    section = page.sections[title]
+    assert UNAVAILABLE not in section["text"], title
+    traces = [t for fig in figures(section["scripts"]) for t in fig]
+    assert traces, f"{title}: no figure"
+    points = [v for t in traces for v in values(t.get("y"))]
+    assert points and any(v for v in points), f"{title}: its traces carry no data"
+    assert all(values(t.get("x")) for t in traces), f"{title}: a trace without x values"
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_build, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    drawn = write_report(demo_build.warehouse, out)
+    return drawn, out.read_text(encoding="utf-8")
+
+
+def test_report_draws_every_chart_the_demo_warehouse_can(demo_build, demo_report):
+    drawn, text = demo_report
+    page = ReportPage(text)
+    expected = drawable(demo_build.warehouse)
+    assert expected >= ALWAYS_DRAWN
+    assert set(drawn) == expected
+    assert list(page.sections) == [chart.title for chart in CHARTS]
+    for title in expected:
+        assert_drawn_with_data(page, title)
+    for title in set(page.sections) - expected:
+        assert UNAVAILABLE in page.sections[title]["text"]
+
+
+def test_report_needs_no_network(demo_report):
+    _, text = demo_report
+    page = ReportPage(text)
+    assert page.script_srcs == []
+    assert not [link for link in page.links if link.startswith(("http:", "https:", "//"))]
+    assert "Plotly.newPlot" in text and "plotly.js" in text.lower()
+
+
+def test_header_figures_are_the_marts(demo_db, demo_report):
+    _, text = demo_report
+    month, mrr, arr, customers = demo_db.execute(
+        "select month, sum(mrr), sum(arr), count(*) filter (where mrr > 0) "
+        "from marts.fct_mrr_monthly group by month order by month desc limit 1"
+    ).fetchone()
+    as_of = demo_db.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
+    header = text[text.index("<header>") : text.index("</header>")]
+    assert f"{as_of.day} {as_of:%b %Y}" in header
+    assert f"${mrr:,.0f}" in header and f"${arr:,.0f}" in header
+    assert f">{customers:,}<" in header
+    assert f"on {month.day} {month:%b %Y}" in header
+
+
+def planned_warehouse(path: Path, *, with_planned_marts: bool) -> Path:
+    """A small warehouse with the marts of SPEC 5, the ones still being built included."""
+    con = duckdb.connect(str(path))
+    con.execute("create schema raw; create schema marts")
+    con.execute("create table raw.snapshots as select date '2026-11-16' as snapshot_date")
+    con.execute(
+        """
+        create table marts.fct_mrr_monthly as
+        select 'A' || (i % 3) as master_account_id, m::date as month,
+               (100 + i)::decimal(18, 2) as mrr, 100::decimal(18, 2) as previous_mrr,
+               i::decimal(18, 2) as mrr_change, ((100 + i) * 12)::decimal(18, 2) as arr,
+               case when i % 3 = 0 then 'new' else 'expansion' end as movement
+        from range(date '2025-01-01', date '2026-12-01', interval 1 month) t(m),
+             range(3) r(i)
+        """
+    )
+    con.execute(
+        """
+        create table marts.fct_mrr_movements as
+        select m::date as month, mv as movement, 2 as accounts,
+               (case when mv in ('churn', 'contraction') then -50 else 80 end)::decimal(18, 2)
+                   as mrr_change,
+               1000::decimal(18, 2) as month_starting_mrr,
+               1190::decimal(18, 2) as month_ending_mrr
+        from range(date '2025-01-01', date '2026-12-01', interval 1 month) t(m),
+             unnest(['new', 'expansion', 'contraction', 'churn', 'reactivation', 'unchanged'])
+                 u(mv)
+        """
+    )
+    new_logo = ", i % 2 = 0 as is_new_logo" if with_planned_marts else ""
+    con.execute(
+        f"""
+        create table marts.fct_opportunities as
+        select 'O' || i as opportunity_id, date '2026-01-15' + (i * 20)::integer as close_date,
+               true as is_won, (1200 * (i + 1))::decimal(18, 2) as arr,
+               case when i % 2 = 0 then 'New Business' else 'Renewal' end as opportunity_type
+               {new_logo}
+        from range(15) t(i)
+        """
+    )
+    if with_planned_marts:
+        con.execute(
+            """
+            create table marts.fct_mrr_forecast_monthly as
+            select m::date as month, s as scenario, 1000::decimal(18, 2) as committed_mrr,
+                   (i * 50)::decimal(18, 2) as pipeline_mrr, 20::decimal(18, 2) as at_risk_mrr,
+                   (980 + i * 50)::decimal(18, 2) as forecast_mrr
+            from range(date '2025-11-01', date '2028-12-01', interval 1 month) t(m),
+                 unnest(['committed', 'commit', 'best_case', 'weighted_pipeline'])
+                     with ordinality u(s, i)
+            """
+        )
+        con.execute(
+            """
+            create table marts.fct_renewal_pipeline as
+            select st as source_type, 'R' || i as source_id, 'A' || i as master_account_id,
+                   date '2026-11-20' + (i * 30)::integer as end_date, 4 + i * 30 as days_to_end,
+                   case when i < 2 then '2026-Q4' else '2027-Q1' end as end_quarter,
+                   (12000 + i)::decimal(18, 2) as arr, null::varchar as renewal_opportunity_id,
+                   (['renewed', 'in progress', 'churned', 'no renewal opportunity'])[i % 4 + 1]
+                       as renewal_status
+            from range(6) t(i), unnest(['contract', 'subscription']) u(st)
+            """
+        )
+        con.execute(
+            """
+            create table marts.fct_potential_subscriptions as
+            select 'P' || i as potential_subscription_id,
+                   case when i % 3 = 0 then 'activated' else 'in_queue' end as status,
+                   date '2026-06-01' + i::integer as queued_date, null::date as activated_date,
+                   i * 9 as days_in_queue, false as is_adjusted, 'U1' as csm_id
+            from range(20) t(i)
+            """
+        )
+    con.close()
+    return path
+
+
+def test_report_draws_the_planned_marts(tmp_path):
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=True)
+    drawn = write_report(warehouse, tmp_path / "report.html")
+    assert drawn == [chart.title for chart in CHARTS]
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page = ReportPage(text)
+    for title in drawn:
+        assert_drawn_with_data(page, title)
+    names = {
+        title: [t.get("name") for fig in figures(page.sections[title]["scripts"]) for t in fig]
+        for title in drawn
+    }
+    assert names["Bookings: new logos vs existing customers"] == ["New logos", "Existing customers"]
+    assert names["MRR forecast by scenario"] == [
+        "Committed only",
+        "Commit",
+        "Best case",
+        "Weighted pipeline",
+    ]
+    assert set(names["Potential-subscription queue age"]) == {"Activated", "In queue"}
+    # Contracts and subscriptions are drawn apart (one panel each), never summed.
+    renewal = figures(page.sections["Renewals due by quarter"]["scripts"])[0]
+    assert {t.get("xaxis", "x") for t in renewal} == {"x", "x2"}
+    contract_renewed = next(
+        t for t in renewal if t["name"] == "Renewed" and t.get("xaxis", "x") == "x"
+    )
+    assert values(contract_renewed["x"]) == ["2026-Q4", "2027-Q1"]
+    assert values(contract_renewed["y"]) == [12000.0, 12004.0]
+
+
+def test_missing_marts_get_a_note_instead_of_a_chart(tmp_path):
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=False)
+    drawn = write_report(warehouse, tmp_path / "report.html", as_of=date(2026, 11, 10))
+    assert set(drawn) == ALWAYS_DRAWN
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "10 Nov 2026" in text and "the build&#x27;s as-of date" in text
+    page = ReportPage(text)
+    note = page.sections["Renewals due by quarter"]["text"]
+    assert f"{UNAVAILABLE}: it has no table marts.fct_renewal_pipeline" in note
+    # Without the new-logo flag the bookings split by opportunity type.
+    bookings = figures(page.sections["Bookings: new logos vs existing customers"]["scripts"])[0]
+    assert [t["name"] for t in bookings] == ["New Business", "Renewal"]
+
+
+def test_bridge_adds_up_to_the_mrr_of_today(demo_db, demo_report):
+    _, text = demo_report
+    page = ReportPage(text)
+    (bridge,) = figures(page.sections["MRR bridge, last 12 months"]["scripts"])[0]
+    steps = values(bridge["y"])
+    assert sum(steps[:-1]) == pytest.approx(steps[-1], abs=0.01)
+    mrr = demo_db.execute(
+        "select sum(mrr) from marts.fct_mrr_monthly "
+        "where month = (select max(month) from marts.fct_mrr_monthly)"
+    ).fetchone()[0]
+    assert Decimal(str(steps[-1])).quantize(Decimal("0.01")) == mrr
+
+
+def test_a_missing_warehouse_is_a_clear_error(tmp_path):
+    with pytest.raises(ReportError, match="does not exist"):
+        write_report(tmp_path / "nope.duckdb", tmp_path / "report.html")
+    assert not (tmp_path / "report.html").exists()
