@@ -55,7 +55,8 @@ class WorkWarehouse(dg.ConfigurableResource):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-write connection to the work file."""
-        return duckdb.connect(str(self.path))
+        # No progress bar: the build's stdout goes to its log file.
+        return duckdb.connect(str(self.path), config={"enable_progress_bar": False})
 
 
 @dg.definitions

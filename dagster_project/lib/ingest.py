@@ -253,13 +253,14 @@ def load_file(
         """
         create or replace temp table row_lines as
         with rejected as (
-            select line_number - row_number() over (order by line_number) - 1 as good_before
+            select
+                line_number - row_number() over (order by line_number) as first_ordinal_after,
+                row_number() over (order by line_number) as rejects_before
             from parse_rejects
         )
-        select f._ordinal,
-               f._ordinal + 1 + (select count(*) from rejected r where r.good_before < f._ordinal)
-                   as _line_number
+        select f._ordinal, f._ordinal + 1 + coalesce(r.rejects_before, 0) as _line_number
         from file_rows f
+        asof left join rejected r on f._ordinal >= r.first_ordinal_after
         """
     )
 
@@ -268,21 +269,22 @@ def load_file(
         f"{_typed_expression(f)} as {quote_ident(f.name)}" for f in obj.fields if f.name in present
     )
     extra_columns = "".join(f", src.{quote_ident(n)}" for n in extras)
-    raw_values = (
-        "json_object("
-        + ", ".join(f"{quote_literal(n)}, src.{quote_ident(n)}" for n in header)
-        + ")::varchar"
-    )
     con.execute(
         f"""
         create or replace temp table checked_rows as
         select {typed_columns}{extra_columns},
+               src._ordinal,
                l._line_number,
-               {raw_values} as _raw_values,
                {_problems_expression(obj, present)} as _problems
         from (select *, {key_window} as dup_count from file_rows src) src
         join row_lines l using (_ordinal)
         """
+    )
+    # The raw values of a rejected row, as the file had them (only rejected rows need them).
+    raw_values = (
+        "json_object("
+        + ", ".join(f"{quote_literal(n)}, src.{quote_ident(n)}" for n in header)
+        + ")::varchar"
     )
 
     table = f"raw.{obj.table}"
@@ -323,11 +325,12 @@ def load_file(
             params,
         )
         con.execute(
-            """
+            f"""
             insert into raw.rejects
-            select ?, ?::date, ?, _line_number, _raw_values, array_to_string(_problems, '; '),
-                   ?, current_timestamp::timestamp
-            from checked_rows where len(_problems) > 0
+            select ?, ?::date, ?, c._line_number, {raw_values},
+                   array_to_string(c._problems, '; '), ?, current_timestamp::timestamp
+            from checked_rows c join file_rows src using (_ordinal)
+            where len(c._problems) > 0
             union all
             select ?, ?::date, ?, line_number, raw_values, reason, ?, current_timestamp::timestamp
             from parse_rejects
