@@ -177,6 +177,8 @@ def print_summary(summary: BuildSummary) -> None:
         f"{len(summary.marts)} marts: "
         + ", ".join(f"{name} ({rows:,})" for name, rows in summary.marts)
     )
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"[bold green]Published[/] {summary.warehouse} in {summary.seconds:.0f}s")
     if summary.report is not None:
         console.print(f"Finance report: {summary.report} (open it in a browser; works offline)")

@@ -41,6 +41,7 @@ class BuildSummary:
     loads: list[tuple[str, int, int]] = field(default_factory=list)  # object, loaded, rejected
     marts: list[tuple[str, int]] = field(default_factory=list)  # mart, rows
     step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster step, wall time
+    warnings: list[str] = field(default_factory=list)  # non-blocking checks that failed
     report: Path | None = None  # the finance report written beside the warehouse
 
 
@@ -145,7 +146,10 @@ def run_build(
                 + f"\n  (full log: {log_path})"
             )
     summary = BuildSummary(
-        warehouse=warehouse, seconds=time.monotonic() - started, step_seconds=progress.seconds
+        warehouse=warehouse,
+        seconds=time.monotonic() - started,
+        step_seconds=progress.seconds,
+        warnings=progress.warnings,
     )
     _fill_summary(summary)
     # The warehouse is published: a report that cannot be written is a warning, not a failure.
@@ -167,6 +171,9 @@ class _Progress:
         self.started: dict[str, float] = {}
         self.seconds: dict[str, float] = {}
         self.failures: list[str] = []
+        # Failed blocking checks per step: the step failure names them but not why.
+        self.failed_checks: dict[str, list[str]] = {}
+        self.warnings: list[str] = []
         self.models_done = 0
 
     def on_event(self, record) -> None:
@@ -188,9 +195,23 @@ class _Progress:
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
             self.seconds[step] = seconds
             self.console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.asset_check_evaluation_data
+            if not evaluation.passed:
+                message = (
+                    f"check {evaluation.check_name} of {evaluation.asset_key.to_user_string()} "
+                    f"failed: {evaluation.description or 'no description'}"
+                )
+                if evaluation.severity.value == "ERROR":
+                    self.failed_checks.setdefault(step, []).append(message)
+                else:
+                    self.warnings.append(message)
         elif kind == "STEP_FAILURE":
             self.console.print(f"[red]✗[/] {step}")
-            self.failures.append(f"{step}: {_failure_message(event)}")
+            if step in self.failed_checks:
+                self.failures.extend(self.failed_checks.pop(step))
+            else:
+                self.failures.append(f"{step}: {_failure_message(event)}")
 
 
 def _failure_message(event) -> str:

@@ -1,0 +1,148 @@
+"""Asset checks: the Great Expectations rules of lib/expectations.py on raw and marts (SPEC 8).
+
+One multi-asset check per checked asset (one step each); every rule is its own check in the
+UI. A failed rule of a blocking kind reports severity ERROR: Dagster then fails the check
+step and skips everything downstream, the publish included, so the analysts keep the last
+good warehouse. A warning rule reports severity WARN, which never blocks.
+
+Every check is declared `blocking=True`, warnings too: that is what makes the publish step
+wait for it (a non-blocking check may run after the work file has been renamed away). Only
+an ERROR result blocks; a WARN result of a declared-blocking check does not.
+"""
+
+import threading
+from collections import defaultdict
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.defs.resources import WorkWarehouse
+from dagster_project.lib.expectations import (
+    FRAME_ROWS,
+    Outcome,
+    Rule,
+    all_rules,
+    preload,
+    run_rule,
+)
+
+# Longest failure summary kept in a check result (the UI and the build error quote it).
+SUMMARY_CHARS = 1_500
+
+
+class GreatExpectations(dg.ConfigurableResource):
+    """Great Expectations, loaded in a background thread from run start.
+
+    Its import takes 5-8 s (STACK.md); resources are set up when the run starts, so the
+    import overlaps the first dbt and ingest steps instead of delaying the first check.
+    """
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        threading.Thread(target=preload, name="great-expectations-preload", daemon=True).start()
+
+
+def _spec(rule: Rule) -> dg.AssetCheckSpec:
+    effect = (
+        "Blocks the publish when it fails."
+        if rule.blocking
+        else "Warns only: never blocks the publish."
+    )
+    return dg.AssetCheckSpec(
+        name=rule.name,
+        asset=dg.AssetKey(list(rule.asset)),
+        description=f"{rule.description} {effect}",
+        blocking=True,
+        additional_deps=[dg.AssetKey(list(table)) for table in rule.reads],
+        metadata={"blocks_publish": rule.blocking, "engine": "duckdb sql + great_expectations"},
+    )
+
+
+def _result(rule: Rule, outcome: Outcome | None, error: str | None) -> dg.AssetCheckResult:
+    severity = dg.AssetCheckSeverity.ERROR if rule.blocking else dg.AssetCheckSeverity.WARN
+    if outcome is None:
+        return dg.AssetCheckResult(
+            asset_key=dg.AssetKey(list(rule.asset)),
+            check_name=rule.name,
+            passed=False,
+            severity=severity,
+            description=f"could not run: {error}"[:SUMMARY_CHARS],
+            metadata={"blocks_publish": rule.blocking},
+        )
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(list(rule.asset)),
+        check_name=rule.name,
+        passed=outcome.success,
+        severity=severity,
+        description=outcome.summary[:SUMMARY_CHARS],
+        metadata={
+            "blocks_publish": rule.blocking,
+            "rows_validated": outcome.rows_validated,
+            "frame_limit": FRAME_ROWS,
+            "expectations": outcome.expectations,
+            "failed_expectations": dg.MetadataValue.json(list(outcome.failures)),
+            "seconds": outcome.seconds,
+        },
+    )
+
+
+def _evaluate(path: Path, rules: list[Rule]) -> list[dg.AssetCheckResult]:
+    if not path.exists():
+        # Never let duckdb.connect create an empty file where the work file should be.
+        return [_result(r, None, f"work file {path} does not exist") for r in rules]
+    results = []
+    with duckdb.connect(str(path), read_only=True) as con:
+        for rule in rules:
+            try:
+                results.append(_result(rule, run_rule(con, rule), None))
+            except Exception as exc:  # a rule that cannot run fails with its own severity
+                results.append(_result(rule, None, f"{type(exc).__name__}: {exc}"))
+    return results
+
+
+def build_asset_checks(asset: tuple[str, str], rules: list[Rule]) -> dg.AssetChecksDefinition:
+    """The checks of one asset, run in one step on the run's work file."""
+    specs = [_spec(rule) for rule in rules]
+
+    @dg.multi_asset_check(
+        specs=specs,
+        name=f"check_{asset[0]}__{asset[1]}",
+        description=f"Great Expectations rules on {'.'.join(asset)}.",
+        can_subset=True,
+    )
+    def _checks(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WorkWarehouse,
+        great_expectations: GreatExpectations,  # required so that it preloads at run start
+    ):
+        selected = context.selected_asset_check_keys
+        chosen = [
+            r for r in rules if dg.AssetCheckKey(dg.AssetKey(list(r.asset)), r.name) in selected
+        ]
+        results = _evaluate(warehouse.path, chosen)
+        for result in results:
+            if not result.passed:
+                blocking = result.severity == dg.AssetCheckSeverity.ERROR
+                log = context.log.error if blocking else context.log.warning
+                log(f"{'.'.join(asset)} {result.check_name}: {result.description}")
+        yield from results
+
+    return _checks
+
+
+def _rules_by_asset() -> dict[tuple[str, str], list[Rule]]:
+    grouped: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+    for rule in all_rules():
+        grouped[rule.asset].append(rule)
+    return grouped
+
+
+asset_checks = [build_asset_checks(asset, rules) for asset, rules in _rules_by_asset().items()]
+
+
+@dg.definitions
+def checks() -> dg.Definitions:
+    # A module with a @definitions function contributes only what that function returns.
+    return dg.Definitions(
+        asset_checks=asset_checks, resources={"great_expectations": GreatExpectations()}
+    )

@@ -1,0 +1,606 @@
+"""Unit tests of the Great Expectations rules (lib/expectations.py) on ten-row tables.
+
+Each blocking rule gets a table that passes and one that fails, run through its SQL (an
+in-memory DuckDB) and its GX suite, as the asset checks run them on the work file.
+"""
+
+from datetime import date
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pytest
+
+from dagster_project.lib import expectations as ex
+from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
+
+
+def rule_named(asset: str, name: str) -> ex.Rule:
+    return next(r for r in ex.all_rules() if r.table == asset and r.name == name)
+
+
+def make_table(con: duckdb.DuckDBPyConnection, table: str, columns: str, rows: list[tuple]):
+    """Create `table` (schema.name) with `columns` ("name type, ...") and insert `rows`."""
+    con.execute(f"create schema if not exists {table.split('.')[0]}")
+    con.execute(f"create or replace table {table} ({columns})")
+    if rows:
+        marks = ", ".join("?" for _ in rows[0])
+        con.executemany(f"insert into {table} values ({marks})", [list(r) for r in rows])
+
+
+@pytest.fixture()
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def check(con, asset: str, name: str, limit: int = ex.FRAME_ROWS) -> ex.Outcome:
+    return ex.run_rule(con, rule_named(asset, name), limit)
+
+
+# --- validate_frame -----------------------------------------------------------------------
+
+
+def test_validate_frame_takes_pandas_and_polars_and_names_failing_rows():
+    suite = ex.at_least_suite("t", {"mrr": (0, "mrr is not negative")})
+    rows = {"line_item_id": ["a", "b", "c"], "mrr": [10.0, -5.0, 0.0]}
+    for frame in (pd.DataFrame(rows), pl.DataFrame(rows)):
+        outcome = ex.validate_frame(frame, suite, ["line_item_id"])
+        assert not outcome.success
+        assert outcome.rows_validated == 3
+        assert outcome.summary.startswith("mrr is not negative: 1 of 3 rows fail")
+        assert "line_item_id=b" in outcome.summary and "mrr=-5.0" in outcome.summary
+    passing = ex.validate_frame(pl.DataFrame({"line_item_id": ["a"], "mrr": [1.0]}), suite)
+    assert passing.success and passing.summary == "1 expectations passed on 1 rows"
+
+
+def test_a_truncated_frame_reports_at_least():
+    suite = ex.at_least_suite("t", {"mrr": (0, "mrr is not negative")})
+    outcome = ex.validate_frame(pl.DataFrame({"mrr": [-1.0, -2.0]}), suite, frame_limit=2)
+    assert "at least 2 of 2 rows fail" in outcome.summary
+
+
+# --- raw: latest snapshot -----------------------------------------------------------------
+
+OPPORTUNITY = OBJECTS_BY_NAME["Opportunity"]
+
+
+def opportunity_rows(**changes) -> pd.DataFrame:
+    rows = {f.name: [None, None, None] for f in OPPORTUNITY.fields}
+    rows.update(
+        Id=["006A", "006B", "006C"],
+        AccountId=["001A", "001A", "001B"],
+        Name=["Deal A", "Deal B", "Deal C"],
+        StageName=["Closed Won", "Prospecting", "Closed Lost"],
+        CloseDate=[date(2024, 3, 1)] * 3,
+        IsClosed=[True, False, True],
+        IsWon=[True, False, False],
+        CreatedDate=[pd.Timestamp("2024-01-01")] * 3,
+        ForecastCategoryName=["Closed", "Pipeline", None],
+    )
+    rows.update(changes)
+    return pd.DataFrame(rows)
+
+
+def test_raw_suite_passes_a_clean_snapshot():
+    outcome = ex.validate_frame(opportunity_rows(), ex.raw_object_suite(OPPORTUNITY), ["Id"])
+    assert outcome.success, outcome.summary
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"AccountId": ["001A", None, "001B"]}, "required field AccountId is filled: 1 of 3"),
+        ({"Id": ["006A", "006A", "006C"]}, "Id is unique within the snapshot: 2 of 3"),
+        (
+            {"ForecastCategoryName": ["Closed", "Upside", None]},
+            "ForecastCategoryName is one of Pipeline, Best Case, Commit, Closed, Omitted",
+        ),
+    ],
+)
+def test_raw_suite_fails_nulls_duplicates_and_unknown_picklist_values(changes, message):
+    outcome = ex.validate_frame(
+        opportunity_rows(**changes), ex.raw_object_suite(OPPORTUNITY), ["Id"]
+    )
+    assert not outcome.success
+    assert message in outcome.summary
+
+
+RAW_OPPORTUNITY_COLUMNS = (
+    ", ".join(f'"{f.name}" {f.sql_type}' for f in OPPORTUNITY.fields)
+    + ", _snapshot_date date, _line_number bigint"
+)
+
+
+def raw_opportunity(con, rows: list[tuple[str, str, date]]) -> None:
+    """raw.opportunity rows (Id, AccountId, snapshot date); other required fields filled."""
+    make_table(
+        con, "raw.snapshots", "snapshot_date date", [(date(2024, 3, 1),), (date(2024, 3, 2),)]
+    )
+    names = [f.name for f in OPPORTUNITY.fields]
+    full = []
+    for line, (opportunity_id, account_id, snapshot) in enumerate(rows, start=2):
+        values = dict.fromkeys(names)
+        values.update(
+            Id=opportunity_id, AccountId=account_id, Name="Deal", StageName="Prospecting",
+            CloseDate=date(2024, 3, 1), IsClosed=False, IsWon=False,
+            CreatedDate=pd.Timestamp("2024-01-01"),
+        )  # fmt: skip
+        full.append((*[values[n] for n in names], snapshot, line))
+    make_table(con, "raw.opportunity", RAW_OPPORTUNITY_COLUMNS, full)
+
+
+def test_raw_rule_judges_only_the_latest_snapshot_and_finds_a_duplicate_past_the_limit(con):
+    old, latest = date(2024, 3, 1), date(2024, 3, 2)
+    # The older snapshot repeats every Id: that is history, not a duplicate.
+    rows = [(f"006{i:03d}", "001A", snapshot) for snapshot in (old, latest) for i in range(50)]
+    raw_opportunity(con, rows)
+    assert check(con, "raw.opportunity", "latest_snapshot_valid").success
+    # A duplicate at the end of the file is found even when GX sees only 5 rows.
+    raw_opportunity(con, [*rows, ("006049", "001B", latest)])
+    outcome = check(con, "raw.opportunity", "latest_snapshot_valid", limit=5)
+    assert not outcome.success
+    assert "Id is unique within the snapshot" in outcome.summary
+    assert "Id=006049" in outcome.summary
+
+
+def test_raw_rejects_rule_warns_with_the_reasons(con):
+    make_table(con, "raw.snapshots", "snapshot_date date", [(date(2024, 3, 2),)])
+    columns = "object_name varchar, snapshot_date date, line_number bigint, reason varchar"
+    make_table(con, "raw.rejects", columns, [])
+    rule = rule_named("raw.opportunity", "latest_snapshot_without_rejects")
+    assert not rule.blocking
+    assert ex.run_rule(con, rule).success
+    reason = "CloseDate 2024-13-01 is not a date"
+    make_table(con, "raw.rejects", columns, [("Opportunity", date(2024, 3, 2), 7, reason)])
+    outcome = ex.run_rule(con, rule)
+    assert not outcome.success
+    assert f"line_number=7, reason={reason}" in outcome.summary
+
+
+# --- marts: duplicate keys and negative MRR -------------------------------------------------
+
+
+def test_unique_key_rule(con):
+    columns = "line_item_id varchar, schedule_type varchar, installment_number integer"
+    rows = [("l1", "revenue", 1), ("l1", "revenue", 2), ("l1", "quantity", 1)]
+    make_table(con, "marts.fct_schedules", columns, rows)
+    assert check(con, "marts.fct_schedules", "unique_key").success
+    make_table(con, "marts.fct_schedules", columns, [*rows, ("l1", "revenue", 2)])
+    outcome = check(con, "marts.fct_schedules", "unique_key")
+    assert not outcome.success
+    assert "one row per line_item_id, schedule_type, installment_number" in outcome.summary
+    assert "installment_number=2" in outcome.summary
+
+
+def test_unique_key_rule_fails_a_null_key(con):
+    make_table(con, "marts.fct_opportunities", "opportunity_id varchar", [("o1",), (None,)])
+    outcome = check(con, "marts.fct_opportunities", "unique_opportunity_id")
+    assert not outcome.success
+    assert "key opportunity_id is filled" in outcome.summary
+
+
+def test_mrr_not_negative_rule(con):
+    columns = "opportunity_id varchar, mrr decimal(18,2), arr decimal(18,2)"
+    make_table(con, "marts.fct_opportunities", columns, [("o1", 10, 120), ("o2", 0, 0)])
+    assert check(con, "marts.fct_opportunities", "mrr_not_negative").success
+    make_table(con, "marts.fct_opportunities", columns, [("o1", 10, 120), ("o2", -5, -60)])
+    outcome = check(con, "marts.fct_opportunities", "mrr_not_negative")
+    assert not outcome.success
+    assert "mrr is not negative: 1 of 2 rows fail, e.g. opportunity_id=o2" in outcome.summary
+
+
+# --- fct_schedules: installments sum to line totals ------------------------------------------
+
+LINE_COLUMNS = (
+    "line_item_id varchar, opportunity_id varchar, is_recurring boolean, "
+    "has_schedule_error boolean, quantity_schedule_source varchar, "
+    "revenue_schedule_source varchar, scheduled_quantity decimal(18,2), mrr decimal(18,2), "
+    "arr decimal(18,2), tcv decimal(18,2), tcv_original decimal(18,2)"
+)
+SCHEDULE_COLUMNS = (
+    "line_item_id varchar, schedule_type varchar, installment_number integer, "
+    "quantity decimal(18,2), revenue decimal(18,2), revenue_original decimal(18,2)"
+)
+
+
+def schedule_tables(con, last_installment: str = "33.34", lines_extra: tuple = ()):
+    # $100 over three months: 33.33 + 33.33 + 33.34 (SPEC 4.4: the last takes the remainder).
+    line = ("l1", "o1", True, False, None, "generated", None, 33.33, 399.96, 100, 100)
+    make_table(con, "marts.fct_line_items", LINE_COLUMNS, [line, *lines_extra])
+    rows = [
+        ("l1", "revenue", 1, None, 33.33, 33.33),
+        ("l1", "revenue", 2, None, 33.33, 33.33),
+        ("l1", "revenue", 3, None, last_installment, last_installment),
+    ]
+    make_table(con, "marts.fct_schedules", SCHEDULE_COLUMNS, rows)
+
+
+def test_installments_sum_to_line_totals(con):
+    schedule_tables(con)
+    outcome = check(con, "marts.fct_schedules", "installments_sum_to_line_totals")
+    assert outcome.success, outcome.summary
+
+
+def test_installments_off_by_a_cent_fail(con):
+    schedule_tables(con, last_installment="33.33")
+    outcome = check(con, "marts.fct_schedules", "installments_sum_to_line_totals")
+    assert not outcome.success
+    assert "installments sum to the line total: 1 of 1 rows fail" in outcome.summary
+    assert "line_item_id=l1, schedule_type=revenue" in outcome.summary
+
+
+def test_a_line_with_a_schedule_but_no_rows_fails(con):
+    no_rows = ("l2", "o1", True, False, None, "generated", None, 10, 120, 120, 120)
+    schedule_tables(con, lines_extra=(no_rows,))
+    outcome = check(con, "marts.fct_schedules", "installments_sum_to_line_totals")
+    assert not outcome.success
+    assert "a line with a schedule has rows" in outcome.summary
+    assert "line_item_id=l2" in outcome.summary
+
+
+# --- fct_opportunities and fct_line_items ---------------------------------------------------
+
+OPPORTUNITY_COLUMNS = (
+    "opportunity_id varchar, close_date date, mrr decimal(18,2), arr decimal(18,2), "
+    "tcv decimal(18,2), amount decimal(18,2)"
+)
+
+
+def test_opportunity_mrr_and_tcv_match_their_lines(con):
+    lines = [
+        ("l1", "o1", True, False, None, "generated", None, 100, 1200, 1200, 1200),
+        ("l2", "o1", False, False, None, None, None, 0, 0, 500, 500),
+    ]
+    make_table(con, "marts.fct_line_items", LINE_COLUMNS, lines)
+    make_table(
+        con, "marts.fct_opportunities", OPPORTUNITY_COLUMNS, [("o1", None, 100, 1200, 1700, 0)]
+    )
+    assert check(con, "marts.fct_opportunities", "mrr_and_tcv_match_line_items").success
+    make_table(
+        con, "marts.fct_opportunities", OPPORTUNITY_COLUMNS, [("o1", None, 150, 1800, 1700, 0)]
+    )
+    outcome = check(con, "marts.fct_opportunities", "mrr_and_tcv_match_line_items")
+    assert not outcome.success
+    assert "opportunity MRR = sum of its lines' MRR" in outcome.summary
+    assert "opportunity_id=o1" in outcome.summary
+
+
+def test_mrr_only_on_recurring_lines(con):
+    recurring = ("l1", "o1", True, False, None, "generated", None, 100, 1200, 1200, 1200)
+    one_time = ("l2", "o1", False, False, None, None, None, 0, 0, 500, 500)
+    make_table(con, "marts.fct_line_items", LINE_COLUMNS, [recurring, one_time])
+    assert check(con, "marts.fct_line_items", "mrr_only_on_recurring_lines").success
+    one_time_with_mrr = ("l2", "o1", False, False, None, None, None, 40, 480, 500, 500)
+    make_table(con, "marts.fct_line_items", LINE_COLUMNS, [recurring, one_time_with_mrr])
+    outcome = check(con, "marts.fct_line_items", "mrr_only_on_recurring_lines")
+    assert not outcome.success
+    assert "MRR 0 on one-time, usage and schedule-error lines" in outcome.summary
+    assert "line_item_id=l2" in outcome.summary
+
+
+# --- fct_opportunity_splits: validated splits add up -----------------------------------------
+
+SPLIT_COLUMNS = (
+    "split_id varchar, opportunity_id varchar, split_type_id varchar, split_type varchar, "
+    "split_field varchar, is_total_validated boolean, split_percentage decimal(9,4), "
+    "split_mrr decimal(18,2), split_amount decimal(18,2)"
+)
+
+
+def split_tables(con, shares: list[tuple[float, float]], opportunity_mrr: float = 100.0):
+    """Opportunity o1 with MRR splits (percentage, split_mrr) and o2 with no recorded split."""
+    make_table(
+        con,
+        "marts.fct_opportunities",
+        OPPORTUNITY_COLUMNS,
+        [("o1", None, opportunity_mrr, 0, 0, 0), ("o2", None, 50, 600, 600, 0)],
+    )
+    rows = [
+        (f"s{i}", "o1", "t1", "MRR", "MRR", True, pct, split_mrr, None)
+        for i, (pct, split_mrr) in enumerate(shares)
+    ]
+    rows.append(("default:o2", "o2", "t1", "MRR", "MRR", True, 100, 50, None))
+    make_table(con, "marts.fct_opportunity_splits", SPLIT_COLUMNS, rows)
+
+
+def test_validated_splits_sum_to_opportunity_mrr_within_rounding(con):
+    # Three thirds of 100.00 round to 33.33 each: a cent short, within half a cent per split.
+    split_tables(con, [(33.3333, 33.33), (33.3333, 33.33), (33.3334, 33.33)])
+    outcome = check(
+        con, "marts.fct_opportunity_splits", "validated_splits_sum_to_opportunity_totals"
+    )
+    assert outcome.success, outcome.summary
+
+
+def test_validated_splits_not_adding_up_to_opportunity_mrr_fail(con):
+    split_tables(con, [(50, 50), (50, 40)])
+    outcome = check(
+        con, "marts.fct_opportunity_splits", "validated_splits_sum_to_opportunity_totals"
+    )
+    assert not outcome.success
+    assert "validated splits add up to the opportunity's MRR or amount" in outcome.summary
+    assert "opportunity_id=o1" in outcome.summary and "difference=-10.0" in outcome.summary
+
+
+def test_split_percentages_off_100_are_left_to_the_split_errors_warning(con):
+    split_tables(con, [(60, 60), (50, 50)])
+    rule = rule_named("marts.fct_opportunity_splits", "validated_splits_sum_to_opportunity_totals")
+    assert ex.run_rule(con, rule).success
+    make_table(con, "marts.split_errors", "opportunity_id varchar, message varchar", [])
+    warning = rule_named("marts.split_errors", "no_split_errors")
+    assert not warning.blocking and ex.run_rule(con, warning).success
+    make_table(
+        con,
+        "marts.split_errors",
+        "opportunity_id varchar, message varchar",
+        [("o1", "splits of type MRR add up to 110.00%, not 100%")],
+    )
+    outcome = ex.run_rule(con, warning)
+    assert not outcome.success
+    assert "1 found, e.g. opportunity_id=o1, message=splits of type MRR" in outcome.summary
+
+
+# --- fct_subscription_items and fct_subscriptions --------------------------------------------
+
+ITEM_COLUMNS = (
+    "subscription_item_id varchar, subscription_id varchar, order_no varchar, "
+    "mrr decimal(18,2), start_date date, end_date date"
+)
+
+
+def test_item_versions_in_sequence_pass(con):
+    rows = [
+        # SO-1 replaced on 2024-07-01: the old version ends the day before.
+        ("i1", "s1", "SO-1", 100, date(2024, 1, 1), date(2024, 6, 30)),
+        ("i2", "s1", "SO-1", 120, date(2024, 7, 1), None),
+        # An empty version (replaced before it began) and its replacement, same start.
+        ("i3", "s1", "SO-2", 10, date(2024, 3, 1), date(2024, 2, 29)),
+        ("i4", "s1", "SO-2", 20, date(2024, 3, 1), None),
+        # The same order number on another subscription is another item.
+        ("i5", "s2", "SO-1", 100, date(2024, 1, 1), None),
+    ]
+    make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, rows)
+    outcome = check(con, "marts.fct_subscription_items", "versions_do_not_overlap")
+    assert outcome.success, outcome.summary
+
+
+@pytest.mark.parametrize(
+    "first_end",
+    [date(2024, 7, 1), None],  # ends on the day the next starts; open-ended
+)
+def test_overlapping_item_versions_fail(con, first_end):
+    rows = [
+        ("i1", "s1", "SO-1", 100, date(2024, 1, 1), first_end),
+        ("i2", "s1", "SO-1", 120, date(2024, 7, 1), None),
+    ]
+    make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, rows)
+    outcome = check(con, "marts.fct_subscription_items", "versions_do_not_overlap")
+    assert not outcome.success
+    assert "next version of the order number starts after this one" in outcome.summary
+    assert "subscription_item_id=i1" in outcome.summary and "next_item_id=i2" in outcome.summary
+
+
+def test_an_item_ending_long_before_it_starts_fails(con):
+    rows = [("i1", "s1", "SO-1", 100, date(2024, 3, 1), date(2024, 1, 31))]
+    make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, rows)
+    outcome = check(con, "marts.fct_subscription_items", "versions_do_not_overlap")
+    assert not outcome.success
+    assert "end_date >= start_date - 1 day" in outcome.summary
+
+
+def test_subscription_dates_in_order(con):
+    columns = "subscription_id varchar, start_date date, end_date date"
+    rows = [("s1", date(2024, 1, 1), None), ("s2", date(2024, 1, 1), date(2023, 12, 31))]
+    make_table(con, "marts.fct_subscriptions", columns, rows)
+    assert check(con, "marts.fct_subscriptions", "dates_in_order").success
+    make_table(
+        con, "marts.fct_subscriptions", columns, [("s1", date(2024, 5, 1), date(2024, 1, 1))]
+    )
+    outcome = check(con, "marts.fct_subscriptions", "dates_in_order")
+    assert not outcome.success and "subscription_id=s1" in outcome.summary
+
+
+# --- fct_mrr_monthly and fct_mrr_movements ---------------------------------------------------
+
+MONTHLY_COLUMNS = (
+    "master_account_id varchar, month date, mrr decimal(18,2), previous_mrr decimal(18,2), "
+    "mrr_change decimal(18,2), movement varchar"
+)
+# Account a: new in January, expands in February, churns in March, reactivates in May.
+MONTHLY_ROWS = [
+    ("a", date(2024, 1, 1), 100, 0, 100, "new"),
+    ("a", date(2024, 2, 1), 150, 100, 50, "expansion"),
+    ("a", date(2024, 3, 1), 0, 150, -150, "churn"),
+    ("a", date(2024, 5, 1), 80, 0, 80, "reactivation"),
+]
+
+
+def test_previous_mrr_is_last_months_mrr(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS)
+    outcome = check(con, "marts.fct_mrr_monthly", "previous_mrr_is_last_months_mrr")
+    assert outcome.success, outcome.summary
+
+
+def test_previous_mrr_not_reconciling_fails(con):
+    rows = [*MONTHLY_ROWS[:1], ("a", date(2024, 2, 1), 150, 90, 60, "expansion")]
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, rows)
+    outcome = check(con, "marts.fct_mrr_monthly", "previous_mrr_is_last_months_mrr")
+    assert not outcome.success
+    assert "previous_mrr = last month's mrr: 1 of 2 rows fail" in outcome.summary
+    assert "master_account_id=a, month=2024-02-01" in outcome.summary
+
+
+def test_monthly_mrr_matches_subscription_items(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS[:2])
+    items = [
+        # Active on Jan 1 and Feb 1; the second item starts Jan 15, so it counts from February.
+        ("i1", "s1", "SO-1", 100, date(2023, 12, 1), None),
+        ("i2", "s1", "SO-2", 50, date(2024, 1, 15), None),
+    ]
+    make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, items)
+    assert check(con, "marts.fct_mrr_monthly", "mrr_matches_subscription_items").success
+    items[1] = ("i2", "s1", "SO-2", 50, date(2024, 1, 1), None)  # now counts in January too
+    make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, items)
+    outcome = check(con, "marts.fct_mrr_monthly", "mrr_matches_subscription_items")
+    assert not outcome.success and "month=2024-01-01" in outcome.summary
+
+
+MOVEMENT_COLUMNS = (
+    "month date, movement varchar, accounts integer, mrr_change decimal(18,2), "
+    "month_starting_mrr decimal(18,2), month_ending_mrr decimal(18,2), "
+    "month_net_new_mrr decimal(18,2)"
+)
+
+
+def movements_of(monthly: list[tuple]) -> list[tuple]:
+    """fct_mrr_movements as the model derives it from fct_mrr_monthly rows."""
+    months = sorted({r[1] for r in monthly})
+    out = []
+    for month in months:
+        rows = [r for r in monthly if r[1] == month]
+        starting = sum(r[3] for r in rows if r[3] > 0) or None
+        ending = sum(r[2] for r in rows)
+        net_new = sum(r[4] for r in rows)
+        for movement in ("new", "expansion", "contraction", "churn", "reactivation", "unchanged"):
+            hits = [r for r in rows if r[5] == movement]
+            out.append(
+                (month, movement, len(hits), sum(r[4] for r in hits), starting, ending, net_new)
+            )
+    return out
+
+
+def test_movements_reconcile_month_to_month(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS)
+    make_table(con, "marts.fct_mrr_movements", MOVEMENT_COLUMNS, movements_of(MONTHLY_ROWS))
+    outcome = check(con, "marts.fct_mrr_movements", "movements_reconcile_month_to_month")
+    assert outcome.success, outcome.summary
+
+
+def test_movements_not_starting_where_last_month_ended_fail(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS)
+    movements = movements_of(MONTHLY_ROWS)
+    # February claims to start from 90 while January ended at 100.
+    movements = [(*m[:4], 90, *m[5:]) if m[0] == date(2024, 2, 1) else m for m in movements]
+    make_table(con, "marts.fct_mrr_movements", MOVEMENT_COLUMNS, movements)
+    outcome = check(con, "marts.fct_mrr_movements", "movements_reconcile_month_to_month")
+    assert not outcome.success
+    assert "starting MRR = previous month's ending MRR: 1 of 4 rows fail" in outcome.summary
+    assert "month=2024-02-01" in outcome.summary
+
+
+# --- fct_mrr_forecast_by_close_month ---------------------------------------------------------
+
+FORECAST_COLUMNS = (
+    "close_month date, forecast_category varchar, owner_id varchar, mrr decimal(18,2), "
+    "tcv decimal(18,2), weighted_mrr decimal(18,2)"
+)
+
+
+def forecast_tables(con, forecast_rows: list[tuple]) -> None:
+    make_table(
+        con,
+        "marts.fct_opportunities",
+        OPPORTUNITY_COLUMNS,
+        [("o1", date(2024, 3, 5), 450, 5400, 6600, 0), ("o2", date(2024, 3, 20), 100, 0, 0, 0)],
+    )
+    make_table(con, "marts.fct_mrr_forecast_by_close_month", FORECAST_COLUMNS, forecast_rows)
+
+
+def test_forecast_totals_match_opportunities(con):
+    # o1 split 50/50 between two owners, o2 to one owner: MRR and TCV neither added nor lost.
+    forecast_tables(
+        con,
+        [
+            (date(2024, 3, 1), "Commit", "u1", 325, 3300, 100),
+            (date(2024, 3, 1), "Commit", "u2", 225, 3300, 90),
+        ],
+    )
+    outcome = check(con, "marts.fct_mrr_forecast_by_close_month", "totals_match_opportunities")
+    assert outcome.success, outcome.summary
+
+
+def test_forecast_double_counting_a_split_fails(con):
+    forecast_tables(
+        con,
+        [
+            (date(2024, 3, 1), "Commit", "u1", 550, 6600, 100),
+            (date(2024, 3, 1), "Commit", "u2", 225, 3300, 300),
+        ],
+    )
+    outcome = check(con, "marts.fct_mrr_forecast_by_close_month", "totals_match_opportunities")
+    assert not outcome.success
+    assert "forecast MRR = opportunities' MRR: 1 of 1 rows fail" in outcome.summary
+    assert "weighted MRR never above MRR" in outcome.summary
+
+
+# --- the rule set ----------------------------------------------------------------------------
+
+BLOCKING = {
+    "marts.fct_opportunities": {"unique_opportunity_id", "mrr_not_negative",
+                                "mrr_and_tcv_match_line_items"},
+    "marts.fct_line_items": {"unique_line_item_id", "mrr_not_negative",
+                             "mrr_only_on_recurring_lines"},
+    "marts.fct_schedules": {"unique_key", "installments_sum_to_line_totals"},
+    "marts.fct_opportunity_splits": {"unique_split_id", "mrr_not_negative",
+                                     "validated_splits_sum_to_opportunity_totals"},
+    "marts.fct_mrr_forecast_by_close_month": {"unique_key", "mrr_not_negative",
+                                              "totals_match_opportunities"},
+    "marts.fct_subscriptions": {"unique_subscription_id", "dates_in_order"},
+    "marts.fct_subscription_items": {"unique_subscription_item_id", "mrr_not_negative",
+                                     "versions_do_not_overlap"},
+    "marts.fct_mrr_monthly": {"unique_key", "mrr_not_negative",
+                              "previous_mrr_is_last_months_mrr", "mrr_matches_subscription_items"},
+    "marts.fct_mrr_movements": {"unique_key", "movements_reconcile_month_to_month"},
+}  # fmt: skip
+WARNINGS = {
+    "marts.fct_opportunities": {"fx_rates_found"},
+    "marts.split_errors": {"no_split_errors"},
+    "marts.schedule_errors": {"no_schedule_errors"},
+    "marts.subscription_build_errors": {"no_subscription_build_errors"},
+}
+
+
+def test_which_mart_rules_block_and_which_warn():
+    blocking: dict[str, set[str]] = {}
+    warnings: dict[str, set[str]] = {}
+    for rule in ex.mart_rules():
+        (blocking if rule.blocking else warnings).setdefault(rule.table, set()).add(rule.name)
+    assert blocking == BLOCKING
+    assert warnings == WARNINGS
+
+
+def test_every_raw_object_is_checked_with_a_blocking_and_a_warning_rule():
+    rules = [r for r in ex.all_rules() if r.asset[0] == "raw"]
+    assert {r.asset[1] for r in rules} == {o.table for o in OBJECTS_BY_NAME.values()}
+    for obj in OBJECTS_BY_NAME.values():
+        mine = {r.name: r.blocking for r in rules if r.asset[1] == obj.table}
+        assert mine == {"latest_snapshot_valid": True, "latest_snapshot_without_rejects": False}
+
+
+def test_check_results_carry_error_or_warn_severity(tmp_path):
+    import dagster as dg
+
+    from dagster_project.defs import checks
+
+    blocking = rule_named("marts.fct_schedules", "installments_sum_to_line_totals")
+    warning = rule_named("marts.split_errors", "no_split_errors")
+    missing = tmp_path / "warehouse.duckdb.building"
+    results = checks._evaluate(missing, [blocking, warning])
+    assert [r.severity for r in results] == [
+        dg.AssetCheckSeverity.ERROR,
+        dg.AssetCheckSeverity.WARN,
+    ]
+    assert all(not r.passed and "does not exist" in r.description for r in results)
+    assert not missing.exists()  # a check never creates the work file
+
+
+def test_every_check_is_declared_blocking_so_publish_waits_for_it():
+    from dagster_project.defs import checks
+
+    specs = [spec for definition in checks.asset_checks for spec in definition.check_specs]
+    assert len(specs) == len(ex.all_rules())
+    assert all(spec.blocking for spec in specs)
+    schedules = next(s for s in specs if s.name == "installments_sum_to_line_totals")
+    assert [d.asset_key.path for d in schedules.additional_deps] == [["marts", "fct_line_items"]]
