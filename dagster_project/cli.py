@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     ui.add_argument("--port", type=int, default=3000)
 
+    docs = sub.add_parser("docs", help="write dbt's documentation site as one static HTML file")
+    docs.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    docs.add_argument("--out", type=Path, default=Path("dbt-docs.html"))
+
     query = sub.add_parser("query", help="run one read-only SQL query on a warehouse")
     query.add_argument("sql")
     query.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
@@ -242,6 +246,31 @@ def cmd_export(args: argparse.Namespace) -> None:
     console.print(f"Wrote {rows:,} rows of marts.{args.mart.removeprefix('marts.')} to {args.out}")
 
 
+def cmd_docs(args: argparse.Namespace) -> None:
+    """`dbt docs generate --static` over a copy of the warehouse (dbt needs a writable file)."""
+    import shutil
+    import tempfile
+
+    if not args.warehouse.is_file():
+        raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch) / "docs.duckdb"
+        shutil.copyfile(args.warehouse, work)
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--static",
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch,
+             "--log-path", scratch],
+            cwd=DBT_PROJECT_DIR,
+            env={**os.environ, "RECURWISE_WORK_DB": str(work)},
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise BuildError(f"dbt docs generate failed:\n{result.stdout[-2000:]}")
+        shutil.copyfile(Path(scratch) / "static_index.html", args.out)
+    console.print(f"Wrote {args.out}: dbt's docs of every model and column, one file, offline")
+
+
 def cmd_query(args: argparse.Namespace) -> None:
     import duckdb
 
@@ -275,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
             cmd_ui(args)
         elif args.command == "query":
             cmd_query(args)
+        elif args.command == "docs":
+            cmd_docs(args)
         elif args.command == "report":
             cmd_report(args)
         elif args.command == "export":

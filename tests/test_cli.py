@@ -87,3 +87,5 @@ def test_report_and_export_commands_on_the_demo(demo_build, tmp_path):
     header = (tmp_path / "renewals.csv").read_text().splitlines()[0]
     assert header == "AccountId,Name,Type,StageName,CloseDate,Amount"
     assert demo_build.report is not None and demo_build.report.is_file()
+    cli.main(["docs", "--warehouse", warehouse, "--out", str(tmp_path / "dbt-docs.html")])
+    assert "fct_mrr_monthly" in (tmp_path / "dbt-docs.html").read_text()

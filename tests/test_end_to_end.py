@@ -214,6 +214,13 @@ def test_monthly_mrr_is_the_items_active_on_the_first_day(demo_db):
 FORUM_QUERY = (DOCS / "queries" / "won_opportunities_contract_expiring.sql").read_text()
 
 
+def test_every_ready_query_of_the_readme_runs(demo_db):
+    queries = sorted((DOCS / "queries").glob("*.sql"))
+    assert len(queries) == 6
+    for path in queries:
+        assert demo_db.execute(path.read_text()).fetchall(), f"{path.name} returned no rows"
+
+
 def test_forum_report_is_one_query(demo_db):
     rows = demo_db.execute(FORUM_QUERY).fetchall()
     assert rows
