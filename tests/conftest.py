@@ -5,7 +5,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.runner import DEMO_LANDING, run_build
+from dagster_project.runner import DEMO_LANDING, prepare_dbt_manifest, run_build
+
+
+def pytest_sessionstart(session):
+    """dagster-dbt reads target/manifest.json when defs/dbt.py is imported: parse first,
+    so any test may import the definitions on a fresh clone."""
+    prepare_dbt_manifest()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from dagster_project.cli import SETTINGS, parse_settings
-from dagster_project.defs.dbt import dbt_vars
 from dagster_project.defs.resources import BuildSettings
 from dagster_project.runner import BuildError
 from tests.conftest import write_snapshot
@@ -26,7 +25,7 @@ def test_settings_become_dbt_vars():
         landing_dir="x", warehouse_path="y", as_of_date="2026-01-31",
         dbt_vars_json='{"renewal_horizon_days": 90}',
     )  # fmt: skip
-    assert dbt_vars(settings) == {"renewal_horizon_days": 90, "as_of_date": "2026-01-31"}
+    assert settings.dbt_vars() == {"renewal_horizon_days": 90, "as_of_date": "2026-01-31"}
     assert {"renewal_horizon_days", "renewal_lead_time_days", "renewal_match_window_days",
             "new_logo_lookback_months"} <= set(SETTINGS)  # fmt: skip
 

@@ -38,22 +38,14 @@ class LayerTranslator(DagsterDbtTranslator):
         return ["team:analytics-engineering"]
 
 
-def dbt_vars(settings: BuildSettings) -> dict[str, object]:
-    """The dbt vars of this build: the settings given on the command line, and the as-of date."""
-    values = json.loads(settings.dbt_vars_json or "{}")
-    if settings.as_of_date:
-        values["as_of_date"] = settings.as_of_date
-    return values
-
-
 def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse: WorkWarehouse):
     # profiles.yml reads the work file from the environment; set it for the dbt process.
     os.environ["RECURWISE_WORK_DB"] = str(warehouse.path)
     # Unit tests check the SQL logic, not the data: CI runs them (tests/test_dbt_unit_tests.py);
     # a production build runs models, seeds and data tests only.
     args = ["build", "--exclude-resource-type", "unit_test"]
-    if dbt_vars(settings):
-        args += ["--vars", json.dumps(dbt_vars(settings))]
+    if settings.dbt_vars():
+        args += ["--vars", json.dumps(settings.dbt_vars())]
     target = warehouse.dbt_target_dir / context.op_execution_context.op.name
     yield from dbt.cli(args, context=context, target_path=target).stream()
 

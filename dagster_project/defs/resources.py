@@ -1,5 +1,6 @@
 """Resources of the build: its settings, and the work file every asset of a run writes to."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +20,13 @@ class BuildSettings(dg.ConfigurableResource):
     dbt_vars_json: str = "{}"
     # SQL condition over stg_crm__opportunities choosing the builder's sources (SPEC 4.8).
     subscription_build_filter: str = DEFAULT_BUILD_FILTER
+
+    def dbt_vars(self) -> dict[str, object]:
+        """The dbt vars of this build: the settings given on the command line, and as-of."""
+        values = json.loads(self.dbt_vars_json or "{}")
+        if self.as_of_date:
+            values["as_of_date"] = self.as_of_date
+        return values
 
     @property
     def landing(self) -> Path:
