@@ -63,8 +63,10 @@ class WorkWarehouse(dg.ConfigurableResource):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-write connection to the work file."""
+        con = duckdb.connect(str(self.path))
         # No progress bar: the build's stdout goes to its log file.
-        return duckdb.connect(str(self.path), config={"enable_progress_bar": False})
+        con.execute("set enable_progress_bar = false")
+        return con
 
 
 @dg.definitions
