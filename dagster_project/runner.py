@@ -26,7 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
 JOB_NAME = "build_warehouse"
-SNAPSHOT_PARTITIONS = "snapshots"  # the DynamicPartitionsDefinition of defs/ingest.py
 
 
 class BuildError(Exception):
@@ -120,8 +119,9 @@ def run_build(
         with console.status("Parsing the dbt project"):
             prepare_dbt_manifest()
             job = load_definitions().resolve_job_def(JOB_NAME)
+            from dagster_project.defs.ingest import snapshot_partitions
         instance = dg.DagsterInstance.ephemeral()
-        instance.add_dynamic_partitions(SNAPSHOT_PARTITIONS, snapshot_keys)
+        instance.add_dynamic_partitions(snapshot_partitions.name, snapshot_keys)
         run_id = str(uuid.uuid4())
         progress = _Progress(console)
         instance.add_event_listener(run_id, progress.on_event)

@@ -58,9 +58,6 @@ class CrmObject:
     def required_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.required]
 
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
 
 def _f(spec: str, type_: str = "text", allowed: tuple[str, ...] = ()) -> Field:
     """`*Name` marks a required field, as bold does in SPEC section 2."""

@@ -106,7 +106,7 @@ def read_header(path: Path) -> list[str]:
     return names
 
 
-def _source_relation(path: Path, obj: CrmObject, header: list[str]) -> tuple[str, bool]:
+def _source_relation(path: Path, header: list[str]) -> tuple[str, bool]:
     """SQL that reads the file as text columns; True when it is a CSV with parser rejects."""
     if path.suffix.lower() == ".parquet":
         return f"select * from read_parquet({quote_literal(str(path))})", False
@@ -216,7 +216,7 @@ def load_file(
     extras = tuple(n for n in header if n not in declared)
     present = set(header)
 
-    source_sql, has_csv_rejects = _source_relation(path, obj, header)
+    source_sql, has_csv_rejects = _source_relation(path, header)
     con.execute("drop table if exists csv_rejects; drop table if exists csv_scans")
     try:
         con.execute(
