@@ -7,17 +7,26 @@ create schema if not exists bench;
 
 create or replace table bench.lines as
 with latest as (select max(snapshot_date) as d from raw.snapshots),
-products as (select * from raw.product2 where _snapshot_date = (select d from latest)),
-opportunities as (select * from raw.opportunity where _snapshot_date = (select d from latest)),
+products as (
+    select * from raw.product2_versions
+    where (select d from latest) between _first_snapshot_date and _last_snapshot_date
+),
+opportunities as (
+    select * from raw.opportunity_versions
+    where (select d from latest) between _first_snapshot_date and _last_snapshot_date
+),
 line_rows as (
-    select * from raw.opportunity_line_item where _snapshot_date = (select d from latest)
+    select * from raw.opportunity_line_item_versions
+    where (select d from latest) between _first_snapshot_date and _last_snapshot_date
 ),
 rates as (
-    select * from raw.dated_conversion_rate where _snapshot_date = (select d from latest)
+    select * from raw.dated_conversion_rate_versions
+    where (select d from latest) between _first_snapshot_date and _last_snapshot_date
 ),
 explicit_lines as (
     select distinct "OpportunityLineItemId" as line_id
-    from raw.opportunity_line_item_schedule where _snapshot_date = (select d from latest)
+    from raw.opportunity_line_item_schedule_versions
+    where (select d from latest) between _first_snapshot_date and _last_snapshot_date
 )
 select
     l."Id" as line_id,

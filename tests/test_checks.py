@@ -109,12 +109,13 @@ def test_raw_suite_fails_nulls_duplicates_and_unknown_picklist_values(changes, m
 
 RAW_OPPORTUNITY_COLUMNS = (
     ", ".join(f'"{f.name}" {f.sql_type}' for f in OPPORTUNITY.fields)
-    + ", _snapshot_date date, _line_number bigint"
+    + ", _first_snapshot_date date, _last_snapshot_date date, _line_number bigint"
 )
 
 
 def raw_opportunity(con, rows: list[tuple[str, str, date]]) -> None:
-    """raw.opportunity rows (Id, AccountId, snapshot date); other required fields filled."""
+    """Versions of raw.opportunity rows (Id, AccountId, the one snapshot showing them);
+    other required fields filled."""
     make_table(
         con, "raw.snapshots", "snapshot_date date", [(date(2024, 3, 1),), (date(2024, 3, 2),)]
     )
@@ -127,8 +128,8 @@ def raw_opportunity(con, rows: list[tuple[str, str, date]]) -> None:
             CloseDate=date(2024, 3, 1), IsClosed=False, IsWon=False,
             CreatedDate=pd.Timestamp("2024-01-01"),
         )  # fmt: skip
-        full.append((*[values[n] for n in names], snapshot, line))
-    make_table(con, "raw.opportunity", RAW_OPPORTUNITY_COLUMNS, full)
+        full.append((*[values[n] for n in names], snapshot, snapshot, line))
+    make_table(con, "raw.opportunity_versions", RAW_OPPORTUNITY_COLUMNS, full)
 
 
 def test_raw_rule_judges_only_the_latest_snapshot_and_finds_a_duplicate_past_the_limit(con):

@@ -17,6 +17,7 @@ from dagster_project.lib.ingest import (
     ensure_raw_schema,
     find_file,
     list_snapshots,
+    load_absent,
     load_file,
 )
 
@@ -98,8 +99,8 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         owners=["team:data-engineering"],
         kinds={"duckdb"},
         description=(
-            f"{obj.name} rows of every snapshot, typed and stamped with load metadata; bad "
-            f"rows go to raw.rejects with a reason.{required}"
+            f"{obj.name} rows of every snapshot, typed, stored as versions (first and last "
+            f"snapshot that show each row); bad rows go to raw.rejects with a reason.{required}"
         ),
     )
     def _ingest(
@@ -113,15 +114,17 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             for snapshot_date, folder in folders.items():
                 path = find_file(folder, obj)
-                if path is None:
-                    if obj.optional:
-                        continue  # absent optional object = empty (SPEC 2)
+                if path is None and not obj.optional:
                     raise dg.Failure(
                         description=f"{folder}: {obj.name}.csv is missing from snapshot "
                         f"{snapshot_date} (it is required in every snapshot)"
                     )
                 try:
-                    result = load_file(con, obj, snapshot_date, path, load_id)
+                    result = (
+                        load_absent(con, obj, snapshot_date, load_id)  # empty (SPEC 2)
+                        if path is None
+                        else load_file(con, obj, snapshot_date, path, load_id)
+                    )
                 except FileLevelError as exc:
                     raise dg.Failure(description=str(exc)) from None
                 if result.skipped:

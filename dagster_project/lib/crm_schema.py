@@ -153,13 +153,3 @@ OBJECTS: tuple[CrmObject, ...] = (
 # fmt: on
 
 OBJECTS_BY_NAME = {o.name: o for o in OBJECTS}
-
-# Columns every raw row carries (SPEC section 3).
-LOAD_METADATA_COLUMNS = {
-    "_snapshot_date": "DATE",
-    "_source_file": "VARCHAR",
-    "_file_sha256": "VARCHAR",
-    "_load_id": "VARCHAR",
-    "_loaded_at": "TIMESTAMP",
-    "_line_number": "BIGINT",
-}

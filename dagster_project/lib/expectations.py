@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dagster_project.lib.crm_schema import OBJECTS, CrmObject
+from dagster_project.lib.raw_store import versions_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -358,7 +359,7 @@ def _literal(value: str) -> str:
 
 def raw_rules(obj: CrmObject) -> list[Rule]:
     """The latest snapshot of one raw object: valid rows (blocking), no rejects (warning)."""
-    table = f"raw.{obj.table}"
+    table = versions_table(obj)
     columns = [f.name for f in obj.fields]
     problems = [f"({_quote(c)} is null)::int" for c in obj.required_fields]
     if obj.key:
@@ -375,7 +376,7 @@ def raw_rules(obj: CrmObject) -> list[Rule]:
         with latest as (
             select {", ".join(_quote(c) for c in columns)}, _line_number{key_count}
             from {table}
-            where _snapshot_date = {LATEST_SNAPSHOT}
+            where {LATEST_SNAPSHOT} between _first_snapshot_date and _last_snapshot_date
         )
         select {", ".join(_quote(c) for c in columns)}, _line_number
         from latest

@@ -20,7 +20,16 @@ from pathlib import Path
 
 import duckdb
 
-from .crm_schema import LOAD_METADATA_COLUMNS, OBJECTS, TYPE_WORDS, CrmObject, Field
+from .crm_schema import OBJECTS, TYPE_WORDS, CrmObject, Field
+from .raw_store import (
+    create_snapshot_view,
+    create_tables,
+    data_columns,
+    incoming_sql,
+    quote_ident,
+    store_snapshot,
+    versions_table,
+)
 
 
 class FileLevelError(Exception):
@@ -39,10 +48,6 @@ class LoadResult:
     skipped: bool = False  # the same file was already loaded: nothing to do
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -56,12 +61,8 @@ def file_sha256(path: Path) -> str:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, one table per object, the rejects and the load log."""
+    """Create the raw schema, one versioned table per object, the rejects and the load log."""
     con.execute("create schema if not exists raw")
-    for obj in OBJECTS:
-        columns = [f"{quote_ident(f.name)} {f.sql_type}" for f in obj.fields]
-        columns += [f"{name} {sql_type}" for name, sql_type in LOAD_METADATA_COLUMNS.items()]
-        con.execute(f"create table if not exists raw.{obj.table} ({', '.join(columns)})")
     con.execute(
         """
         create table if not exists raw.rejects (
@@ -79,6 +80,95 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             loaded_at timestamp
         )"""
     )
+    for obj in OBJECTS:
+        if _is_per_snapshot_table(con, obj):
+            _migrate_per_snapshot_table(con, obj)
+        else:
+            create_tables(con, obj, [])
+
+
+def _is_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' "
+            "and table_name = ? and table_type = 'BASE TABLE'",
+            [obj.table],
+        ).fetchone()[0]
+    )
+
+
+# Load metadata of the layout before versioned storage: every snapshot's rows kept.
+_PER_SNAPSHOT_METADATA = (
+    "_snapshot_date",
+    "_source_file",
+    "_file_sha256",
+    "_load_id",
+    "_loaded_at",
+    "_line_number",
+)
+
+
+def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> None:
+    """Convert a raw table of the earlier layout (every snapshot's rows) to versions,
+    replaying its snapshots oldest first through `store_snapshot`."""
+    old = f"raw.{obj.table}__per_snapshot"
+    declared = {f.name for f in obj.fields}
+    old_columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+            [obj.table],
+        ).fetchall()
+    ]
+    extras = [c for c in old_columns if c not in declared and c not in _PER_SNAPSHOT_METADATA]
+    con.execute("begin transaction")
+    try:
+        con.execute(f"alter table raw.{obj.table} rename to {obj.table}__per_snapshot")
+        create_tables(con, obj, extras)
+        columns = data_columns(con, obj)
+        # The earlier layout loaded nothing for an absent optional file; now that is an
+        # empty snapshot, recorded like any other load.
+        con.execute(
+            f"""
+            insert into raw._loads (object_name, snapshot_date, rows_in_file, rows_loaded,
+                                    rows_rejected, extra_columns, loaded_at)
+            select distinct {quote_literal(obj.name)}, s.snapshot_date, 0, 0, 0, [],
+                   current_timestamp::timestamp
+            from raw.snapshots s
+            where not exists (
+                select 1 from raw._loads l
+                where l.object_name = {quote_literal(obj.name)}
+                  and l.snapshot_date = s.snapshot_date
+            )
+            """
+        )
+        snapshots = con.execute(
+            f"""
+            select snapshot_date, any_value(source_file), any_value(file_sha256),
+                   any_value(load_id)
+            from raw._loads where object_name = {quote_literal(obj.name)}
+            group by all order by 1
+            """
+        ).fetchall()
+        for snapshot_date, source_file, sha, load_id in snapshots:
+            rows_sql = (
+                f"select {', '.join(quote_ident(c) for c in columns)}, _line_number, "
+                f"_line_number as _ordinal from {old} "
+                f"where _snapshot_date = '{snapshot_date.isoformat()}'"
+            )
+            con.execute(
+                f"create or replace temp table incoming as {incoming_sql(columns, rows_sql)}"
+            )
+            store_snapshot(
+                con, obj, snapshot_date, source_file=source_file, file_sha256=sha, load_id=load_id
+            )
+        con.execute(f"drop table {old}")
+        con.execute("drop table if exists incoming")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def read_header(path: Path) -> list[str]:
@@ -287,24 +377,28 @@ def load_file(
         + ")::varchar"
     )
 
-    table = f"raw.{obj.table}"
-    existing = {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = ?",
-            [obj.table],
-        ).fetchall()
-    }
-    for name in extras:
-        if name not in existing:
-            con.execute(f"alter table {table} add column {quote_ident(name)} varchar")
+    new_extras = [name for name in extras if name not in data_columns(con, obj)]
+    for name in new_extras:
+        con.execute(f"alter table {versions_table(obj)} add column {quote_ident(name)} varchar")
+    if new_extras:
+        create_snapshot_view(con, obj)
 
-    kept = [f.name for f in obj.fields if f.name in present] + list(extras)
-    kept_sql = ", ".join(quote_ident(n) for n in kept)
+    columns = data_columns(con, obj)
+    # Columns of the table this file lacks (optional fields, earlier files' extras): null.
+    types = {f.name: f.sql_type for f in obj.fields}
+    shaped = ", ".join(
+        quote_ident(c) if c in present else f"null::{types.get(c, 'varchar')} as {quote_ident(c)}"
+        for c in columns
+    )
+    con.execute(
+        "create or replace temp table incoming as "
+        + incoming_sql(
+            columns,
+            f"select {shaped}, _line_number, _ordinal from checked_rows where len(_problems) = 0",
+        )
+    )
     con.execute("begin transaction")
     try:
-        con.execute(f"delete from {table} where _snapshot_date = ?", [snapshot_date])
         con.execute(
             "delete from raw.rejects where object_name = ? and snapshot_date = ?",
             [obj.name, snapshot_date],
@@ -313,16 +407,8 @@ def load_file(
             "delete from raw._loads where object_name = ? and snapshot_date = ?",
             [obj.name, snapshot_date],
         )
-        params = [snapshot_date, str(path), sha, load_id]
-        con.execute(
-            f"""
-            insert into {table} by name
-            select {kept_sql}, ?::date as _snapshot_date, ? as _source_file,
-                   ? as _file_sha256, ? as _load_id, current_timestamp::timestamp as _loaded_at,
-                   _line_number
-            from checked_rows where len(_problems) = 0
-            """,
-            params,
+        store_snapshot(
+            con, obj, snapshot_date, source_file=str(path), file_sha256=sha, load_id=load_id
         )
         con.execute(
             f"""
@@ -364,11 +450,54 @@ def load_file(
     finally:
         con.execute(
             "drop table if exists file_rows; drop table if exists checked_rows; "
-            "drop table if exists row_lines; drop table if exists parse_rejects"
+            "drop table if exists row_lines; drop table if exists parse_rejects; "
+            "drop table if exists incoming"
         )
     return LoadResult(
         obj.name, snapshot_date, str(path), loaded + rejected, loaded, rejected, extras
     )
+
+
+def load_absent(
+    con: duckdb.DuckDBPyConnection, obj: CrmObject, snapshot_date: date, load_id: str
+) -> LoadResult:
+    """Record that an optional object has no file in a snapshot: it is empty there (SPEC 2)."""
+    already = con.execute(
+        "select count(*) from raw._loads where object_name = ? and snapshot_date = ? "
+        "and source_file is null",
+        [obj.name, snapshot_date],
+    ).fetchone()[0]
+    if already:
+        return LoadResult(obj.name, snapshot_date, "", 0, 0, 0, (), skipped=True)
+    columns = data_columns(con, obj)
+    con.execute(
+        "create or replace temp table incoming as "
+        + incoming_sql(
+            columns,
+            f"select {', '.join(quote_ident(c) for c in columns)}, null::bigint as _line_number, "
+            f"null::bigint as _ordinal from {versions_table(obj)} limit 0",
+        )
+    )
+    con.execute("begin transaction")
+    try:
+        for table in ("raw.rejects", "raw._loads"):
+            con.execute(
+                f"delete from {table} where object_name = ? and snapshot_date = ?",
+                [obj.name, snapshot_date],
+            )
+        store_snapshot(con, obj, snapshot_date, source_file=None, file_sha256=None, load_id=load_id)
+        con.execute(
+            "insert into raw._loads values "
+            "(?, ?, null, null, 0, 0, 0, [], ?, current_timestamp::timestamp)",
+            [obj.name, snapshot_date, load_id],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute("drop table if exists incoming")
+    return LoadResult(obj.name, snapshot_date, "", 0, 0, 0, ())
 
 
 def find_file(snapshot_dir: Path, obj: CrmObject) -> Path | None:

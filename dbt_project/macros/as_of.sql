@@ -17,3 +17,26 @@
         where snapshot_date <= {{ as_of_date() }}
     )
 {%- endmacro %}
+
+{#-
+  Raw storage keeps one row per version with the first and last snapshot that show it
+  (dagster_project/lib/raw_store.py). These decode it: the rows of one snapshot, or of
+  every snapshot up to the as-of date, each with its `_snapshot_date`.
+-#}
+{% macro rows_in_snapshot(versions, snapshot_date) -%}
+    select
+        *,
+        {{ snapshot_date }} as _snapshot_date
+    from {{ versions }}
+    where {{ snapshot_date }} between _first_snapshot_date and _last_snapshot_date
+{%- endmacro %}
+
+{% macro rows_in_every_snapshot(versions) -%}
+    select
+        v.*,
+        s.snapshot_date as _snapshot_date
+    from {{ versions }} as v
+    inner join {{ source('crm', 'snapshots') }} as s
+        on s.snapshot_date between v._first_snapshot_date and v._last_snapshot_date
+    where s.snapshot_date <= {{ as_of_date() }}
+{%- endmacro %}

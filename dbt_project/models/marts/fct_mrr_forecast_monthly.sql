@@ -77,6 +77,8 @@ open_lines as (
 
 -- Scenario weights: commit = Commit only; best_case = Commit + Best Case;
 -- weighted_pipeline = every open opportunity x probability; committed = none.
+-- Decimal arithmetic throughout (x 0.01, not / 100, which DuckDB computes in floating
+-- point): the monthly sums are exact and the same whatever order rows are added in.
 scenario_lines as (
     select
         s.scenario,
@@ -85,7 +87,7 @@ scenario_lines as (
         l.mrr * case
             when s.scenario = 'commit' and l.forecast_category = 'Commit' then 1
             when s.scenario = 'best_case' and l.forecast_category in ('Commit', 'Best Case') then 1
-            when s.scenario = 'weighted_pipeline' then l.probability / 100
+            when s.scenario = 'weighted_pipeline' then l.probability * 0.01
             else 0
         end as weighted_mrr
     from open_lines as l

@@ -1,7 +1,6 @@
 -- Current state of Account (SPEC 4.1): its rows in the current snapshot.
 with source as (
-    select * from {{ source('crm', 'account') }}
-    where _snapshot_date = {{ current_snapshot_date() }}
+    {{ rows_in_snapshot(source('crm', 'account'), current_snapshot_date()) }}
 ),
 
 renamed as (

@@ -1,7 +1,6 @@
 -- Current state of Contract (SPEC 4.1): its rows in the current snapshot.
 with source as (
-    select * from {{ source('crm', 'contract') }}
-    where _snapshot_date = {{ current_snapshot_date() }}
+    {{ rows_in_snapshot(source('crm', 'contract'), current_snapshot_date()) }}
 ),
 
 renamed as (

@@ -1,7 +1,6 @@
 -- Current state of DatedConversionRate (SPEC 4.1): its rows in the current snapshot.
 with source as (
-    select * from {{ source('crm', 'dated_conversion_rate') }}
-    where _snapshot_date = {{ current_snapshot_date() }}
+    {{ rows_in_snapshot(source('crm', 'dated_conversion_rate'), current_snapshot_date()) }}
 ),
 
 renamed as (

@@ -1,7 +1,6 @@
 -- Current state of OpportunityLineItemSchedule (SPEC 4.1): its rows in the current snapshot.
 with source as (
-    select * from {{ source('crm', 'opportunity_line_item_schedule') }}
-    where _snapshot_date = {{ current_snapshot_date() }}
+    {{ rows_in_snapshot(source('crm', 'opportunity_line_item_schedule'), current_snapshot_date()) }}
 ),
 
 renamed as (

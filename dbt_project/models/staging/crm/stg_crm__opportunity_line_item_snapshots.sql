@@ -1,8 +1,7 @@
 -- Every snapshot's OpportunityLineItem Ids up to the as-of date: which lines existed in the
 -- previous snapshot, for potential subscriptions at line-item grain (SPEC 4.7).
 with source as (
-    select * from {{ source('crm', 'opportunity_line_item') }}
-    where _snapshot_date <= {{ as_of_date() }}
+    {{ rows_in_every_snapshot(source('crm', 'opportunity_line_item')) }}
 ),
 
 renamed as (

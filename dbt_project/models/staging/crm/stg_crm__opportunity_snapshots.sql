@@ -1,8 +1,7 @@
 -- Every snapshot's Opportunity rows up to the as-of date: the input of the history (SPEC 4.1)
 -- and of "new since the previous snapshot" in fct_potential_subscriptions (SPEC 4.7).
 with source as (
-    select * from {{ source('crm', 'opportunity') }}
-    where _snapshot_date <= {{ as_of_date() }}
+    {{ rows_in_every_snapshot(source('crm', 'opportunity')) }}
 ),
 
 renamed as (

@@ -1,7 +1,6 @@
 -- Current state of OpportunitySplitType (SPEC 4.1): its rows in the current snapshot.
 with source as (
-    select * from {{ source('crm', 'opportunity_split_type') }}
-    where _snapshot_date = {{ current_snapshot_date() }}
+    {{ rows_in_snapshot(source('crm', 'opportunity_split_type'), current_snapshot_date()) }}
 ),
 
 renamed as (

@@ -1,7 +1,6 @@
 -- Current state of Product2 (SPEC 4.1): its rows in the current snapshot.
 with source as (
-    select * from {{ source('crm', 'product2') }}
-    where _snapshot_date = {{ current_snapshot_date() }}
+    {{ rows_in_snapshot(source('crm', 'product2'), current_snapshot_date()) }}
 ),
 
 renamed as (
