@@ -20,7 +20,7 @@ from dagster_project.lib.build_filter import (
 )
 from dagster_project.lib.ingest import FileLevelError, list_snapshots
 from dagster_project.lib.report import ReportError, write_report
-from dagster_project.lib.warehouse import build_lock, work_path
+from dagster_project.lib.warehouse import build_lock, duckdb_settings, work_path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
@@ -67,6 +67,9 @@ def configure_environment(
     os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
     os.environ["RECURWISE_AS_OF"] = as_of.isoformat() if as_of else ""
     os.environ["RECURWISE_WORK_DB"] = str(work_path(warehouse))
+    engine = duckdb_settings(warehouse)
+    os.environ["RECURWISE_DUCKDB_MEMORY_LIMIT"] = engine["memory_limit"]
+    os.environ["RECURWISE_DUCKDB_TEMP_DIRECTORY"] = engine["temp_directory"]
 
 
 def prepare_dbt_manifest() -> None:

@@ -82,4 +82,8 @@ def test_job_schedule_and_checks(definitions):
     assert raw.partitions_def.name == "snapshots"
     assert definitions.resolve_schedule_def("daily_build").job_name == JOB_NAME
     checks = {k.name for k in definitions.resolve_asset_graph().asset_check_keys}
-    assert "unique_fct_opportunities_opportunity_id" in checks
+    # Unique keys of the money marts: the SQL + Great Expectations rule (one check, not a
+    # dbt test as well); other dbt data tests are asset checks too.
+    assert "unique_opportunity_id" in checks
+    assert "unique_fct_opportunities_opportunity_id" not in checks
+    assert any(name.startswith("accepted_values_fct_subscriptions_status") for name in checks)

@@ -56,6 +56,34 @@ def test_raw_rows_carry_load_metadata(demo_db):
     assert nulls == 0
 
 
+def test_raw_keeps_one_version_per_unchanged_row(demo_db):
+    stored, shown = demo_db.execute(
+        "select (select count(*) from raw.opportunity_versions), "
+        "(select count(*) from raw.opportunity)"
+    ).fetchone()
+    # Four snapshots of ~460 opportunities, few of which change from day to day.
+    assert shown == sum(read_csv(folder / "Opportunity.csv").height for folder in SNAPSHOTS)
+    assert stored < shown / 3
+
+
+def test_mart_key_columns_are_not_null_constraints(demo_db):
+    """not_null in the marts' contracts is checked by DuckDB as each table is written."""
+    constrained = {
+        (table, column)
+        for table, columns in demo_db.execute(
+            "select table_name, constraint_column_names from duckdb_constraints() "
+            "where schema_name = 'marts' and constraint_type = 'NOT NULL'"
+        ).fetchall()
+        for column in columns
+    }
+    assert {
+        ("fct_opportunities", "opportunity_id"),
+        ("fct_line_items", "mrr"),
+        ("fct_subscriptions", "subscription_id"),
+        ("fct_mrr_monthly", "month"),
+    } <= constrained
+
+
 def test_opportunities_mart_is_the_latest_snapshot(demo_db):
     expected = read_csv(LATEST / "Opportunity.csv").select(
         pl.col("Id").alias("opportunity_id"),

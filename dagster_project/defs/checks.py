@@ -12,10 +12,8 @@ an ERROR result blocks; a WARN result of a declared-blocking check does not.
 
 import threading
 from collections import defaultdict
-from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from dagster_project.defs.resources import WorkWarehouse
 from dagster_project.lib.expectations import (
@@ -39,6 +37,11 @@ class GreatExpectations(dg.ConfigurableResource):
     """
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # SQLAlchemy first, in this thread: Dagster's event storage imports it lazily while
+        # the steps run, and the two threads importing its circular `orm` package at once
+        # failed a demo build with "partially initialized module 'sqlalchemy.orm.exc'".
+        import sqlalchemy.orm  # noqa: F401
+
         threading.Thread(target=preload, name="great-expectations-preload", daemon=True).start()
 
 
@@ -86,12 +89,12 @@ def _result(rule: Rule, outcome: Outcome | None, error: str | None) -> dg.AssetC
     )
 
 
-def _evaluate(path: Path, rules: list[Rule]) -> list[dg.AssetCheckResult]:
-    if not path.exists():
+def _evaluate(warehouse: WorkWarehouse, rules: list[Rule]) -> list[dg.AssetCheckResult]:
+    if not warehouse.path.exists():
         # Never let duckdb.connect create an empty file where the work file should be.
-        return [_result(r, None, f"work file {path} does not exist") for r in rules]
+        return [_result(r, None, f"work file {warehouse.path} does not exist") for r in rules]
     results = []
-    with duckdb.connect(str(path), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         for rule in rules:
             try:
                 results.append(_result(rule, run_rule(con, rule), None))
@@ -119,7 +122,7 @@ def build_asset_checks(asset: tuple[str, str], rules: list[Rule]) -> dg.AssetChe
         chosen = [
             r for r in rules if dg.AssetCheckKey(dg.AssetKey(list(r.asset)), r.name) in selected
         ]
-        results = _evaluate(warehouse.path, chosen)
+        results = _evaluate(warehouse, chosen)
         for result in results:
             if not result.passed:
                 blocking = result.severity == dg.AssetCheckSeverity.ERROR

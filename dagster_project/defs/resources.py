@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
-from dagster_project.lib.warehouse import start_work_copy, work_path
+from dagster_project.lib.warehouse import duckdb_settings, start_work_copy, work_path
 
 
 class BuildSettings(dg.ConfigurableResource):
@@ -61,9 +61,11 @@ class WorkWarehouse(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         start_work_copy(self.settings.warehouse)
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A read-write connection to the work file."""
-        con = duckdb.connect(str(self.path))
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A connection to the work file, with the build's memory limit and spill folder."""
+        con = duckdb.connect(
+            str(self.path), read_only=read_only, config=duckdb_settings(self.settings.warehouse)
+        )
         # No progress bar: the build's stdout goes to its log file.
         con.execute("set enable_progress_bar = false")
         return con

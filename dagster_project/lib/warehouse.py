@@ -19,8 +19,29 @@ class BuildLockedError(Exception):
     """Another build of the same warehouse is running."""
 
 
+# DuckDB's own default is 80% of RAM; a build also holds the subscription builder's
+# frames and Python itself, so DuckDB gets a fixed share and spills beyond it.
+DEFAULT_MEMORY_LIMIT = "8GB"
+
+
 def work_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".building")
+
+
+def spill_directory(warehouse: Path) -> Path:
+    """Where DuckDB writes what does not fit in its memory limit during a build."""
+    return warehouse.with_name(warehouse.name + ".spill")
+
+
+def duckdb_settings(warehouse: Path) -> dict[str, str]:
+    """Memory limit and spill directory of every connection of a build (dbt's too).
+
+    RECURWISE_MEMORY_LIMIT overrides the limit (any DuckDB size: 4GB, 12GB, ...).
+    """
+    return {
+        "memory_limit": os.environ.get("RECURWISE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(spill_directory(warehouse)),
+    }
 
 
 def _remove_database(path: Path) -> None:
