@@ -139,7 +139,8 @@ def lower_bound_seconds(warehouse: Path) -> tuple[float, int]:
     sql = (HERE / "lower_bound.sql").read_text()
     work = warehouse.with_name("lower_bound.duckdb")
     shutil.copyfile(warehouse, work)
-    with duckdb.connect(str(work), config={"enable_progress_bar": False}) as con:
+    with duckdb.connect(str(work)) as con:
+        con.execute("set enable_progress_bar = false")
         started = time.monotonic()
         con.execute(sql)
         elapsed = time.monotonic() - started
@@ -148,13 +149,32 @@ def lower_bound_seconds(warehouse: Path) -> tuple[float, int]:
     return elapsed, rows
 
 
+def raw_storage(warehouse: Path) -> tuple[int, int]:
+    """Rows of every snapshot together, and the version rows raw actually stores."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        shown = con.execute("select sum(rows_loaded) from raw._loads").fetchone()[0]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'raw' and table_name like '%\\_versions' escape '\\'"
+            ).fetchall()
+        ]
+        stored = sum(con.execute(f'select count(*) from raw."{t}"').fetchone()[0] for t in tables)
+    return int(shown), stored
+
+
 def measure(accounts: int, scratch: Path) -> dict:
     landing, generate_seconds = generate_cached(accounts)
     warehouse = scratch / f"warehouse-{accounts}.duckdb"
+    # A full build from nothing: an earlier run's warehouse would skip every file.
+    for leftover in scratch.glob(f"{warehouse.name}*"):
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
     build = run_build_measured(landing, warehouse)
     models = dbt_model_seconds(warehouse)
     floor_seconds, floor_rows = lower_bound_seconds(warehouse)
     core_seconds = sum(models.get(name, 0.0) for name in CORE_MODELS)
+    raw_rows_shown, raw_rows_stored = raw_storage(warehouse)
     return {
         "accounts": accounts,
         "days": DAYS,
@@ -170,6 +190,8 @@ def measure(accounts: int, scratch: Path) -> dict:
         "core_vs_lower_bound": round(core_seconds / floor_seconds, 2) if floor_seconds else None,
         "mart_rows": build["marts"],
         "rows_loaded": build["loads"],
+        "raw_rows_all_snapshots": raw_rows_shown,
+        "raw_version_rows_stored": raw_rows_stored,
         "warehouse_bytes": warehouse.stat().st_size,
     }
 
@@ -199,14 +221,16 @@ def markdown(results: list[dict], info: dict) -> str:
         f"{info['memory_bytes'] / gib:.0f} GiB, DuckDB {info['duckdb']}, {DAYS} daily snapshots.",
         "",
         "| accounts | generate s | build s | peak RSS GiB | schedules+MRR dbt s | "
-        "bare DuckDB s | ratio | fct_schedules rows | warehouse MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "bare DuckDB s | ratio | fct_schedules rows | raw rows (all snapshots) | "
+        "raw rows stored | warehouse MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r['accounts']:,} | {r['generate_seconds']} | {r['build_wall_seconds']} | "
             f"{r['peak_rss_bytes'] / gib:.2f} | {r['core_seconds']} | {r['lower_bound_seconds']} | "
             f"{r['core_vs_lower_bound']} | {r['mart_rows'].get('fct_schedules', 0):,} | "
+            f"{r['raw_rows_all_snapshots']:,} | {r['raw_version_rows_stored']:,} | "
             f"{r['warehouse_bytes'] / 1024**2:.0f} |"
         )
     lines += [
