@@ -1,5 +1,6 @@
 """The recurwise command: expected errors end in one message and exit code 1, no traceback."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 
 from dagster_project.cli import SETTINGS, parse_settings
 from dagster_project.defs.resources import BuildSettings
-from dagster_project.runner import BuildError
+from dagster_project.runner import BuildError, _manifest_is_current
 from tests.conftest import write_snapshot
 
 RECURWISE = str(Path(sys.executable).parent / "recurwise")
@@ -16,6 +17,27 @@ RECURWISE = str(Path(sys.executable).parent / "recurwise")
 
 def recurwise(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([RECURWISE, *args], capture_output=True, text=True, timeout=600)
+
+
+def test_the_dbt_parse_is_skipped_only_while_the_manifest_is_current(tmp_path):
+    project = tmp_path / "dbt_project"
+    model = project / "models" / "m.sql"
+    seed = tmp_path / "seeds" / "reference" / "s.csv"
+    manifest = project / "target" / "manifest.json"
+    for path in (model, seed, manifest):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    os.utime(model, (1_000, 1_000))
+    os.utime(seed, (1_000, 1_000))
+    os.utime(manifest, (2_000, 2_000))
+    assert _manifest_is_current(manifest, project)
+    os.utime(seed, (3_000, 3_000))  # a reference seed edited after the last parse
+    assert not _manifest_is_current(manifest, project)
+    os.utime(seed, (1_000, 1_000))
+    os.utime(model, (3_000, 3_000))
+    assert not _manifest_is_current(manifest, project)
+    manifest.unlink()
+    assert not _manifest_is_current(manifest, project)
 
 
 def test_settings_become_dbt_vars():
