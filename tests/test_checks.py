@@ -587,8 +587,12 @@ def test_check_results_carry_error_or_warn_severity(tmp_path):
 
     blocking = rule_named("marts.fct_schedules", "installments_sum_to_line_totals")
     warning = rule_named("marts.split_errors", "no_split_errors")
-    missing = tmp_path / "warehouse.duckdb.building"
-    results = checks._evaluate(missing, [blocking, warning])
+    from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+
+    settings = BuildSettings(landing_dir=str(tmp_path), warehouse_path=str(tmp_path / "w.duckdb"))
+    warehouse = WorkWarehouse(settings=settings)
+    missing = warehouse.path
+    results = checks._evaluate(warehouse, [blocking, warning])
     assert [r.severity for r in results] == [
         dg.AssetCheckSeverity.ERROR,
         dg.AssetCheckSeverity.WARN,

@@ -74,6 +74,21 @@ def test_unchanged_rows_are_stored_once(landing):
     assert sum(landing.rows(USER, last).values()) == 100
 
 
+def test_versions_compact_past_one_row_group(landing):
+    """Two identical 150k-row snapshots loaded on one connection: one version per row.
+
+    DuckDB 2.0.0 answered joins and aggregates over a table just written by a large
+    transaction with no rows until a checkpoint; ingest checkpoints after each load.
+    """
+    rows = [(f"005{i:07d}", "Same", True) for i in range(150_000)]
+    for day in (DAY_ONE, DAY_ONE + timedelta(days=1)):
+        landing.deliver(USER, day, user_lines(rows))
+    assert landing.versions(USER) == 150_000
+    assert landing.con.execute(
+        "select count(distinct Id), min(_last_snapshot_date) from raw.user_versions"
+    ).fetchone() == (150_000, DAY_ONE + timedelta(days=1))
+
+
 def test_a_row_deleted_and_restored_is_two_versions_and_absent_in_between(landing):
     days = [DAY_ONE + timedelta(days=d) for d in range(3)]
     landing.deliver(USER, days[0], user_lines([("005A", "Ann", True)]))

@@ -97,6 +97,15 @@ def _is_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> bo
     )
 
 
+def _commit(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit, then checkpoint. DuckDB 2.0.0 answered joins and aggregates over a table
+    just written by a large transaction (past one row group) with no rows, on the same
+    connection, until a checkpoint: the next snapshot's load would not see this one's
+    versions (tests/test_raw_store.py::test_versions_compact_past_one_row_group)."""
+    con.execute("commit")
+    con.execute("checkpoint")
+
+
 # Load metadata of the layout before versioned storage: every snapshot's rows kept.
 _PER_SNAPSHOT_METADATA = (
     "_snapshot_date",
@@ -122,53 +131,49 @@ def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) 
         ).fetchall()
     ]
     extras = [c for c in old_columns if c not in declared and c not in _PER_SNAPSHOT_METADATA]
-    con.execute("begin transaction")
-    try:
-        con.execute(f"alter table raw.{obj.table} rename to {obj.table}__per_snapshot")
-        create_tables(con, obj, extras)
-        columns = data_columns(con, obj)
-        # The earlier layout loaded nothing for an absent optional file; now that is an
-        # empty snapshot, recorded like any other load.
-        con.execute(
-            f"""
-            insert into raw._loads (object_name, snapshot_date, rows_in_file, rows_loaded,
-                                    rows_rejected, extra_columns, loaded_at)
-            select distinct {quote_literal(obj.name)}, s.snapshot_date, 0, 0, 0, [],
-                   current_timestamp::timestamp
-            from raw.snapshots s
-            where not exists (
-                select 1 from raw._loads l
-                where l.object_name = {quote_literal(obj.name)}
-                  and l.snapshot_date = s.snapshot_date
-            )
-            """
+    # One transaction per snapshot, as in a load (see _commit). The build works on a copy
+    # of the warehouse, so a failure half-way leaves the published file as it was.
+    con.execute(f"alter table raw.{obj.table} rename to {obj.table}__per_snapshot")
+    create_tables(con, obj, extras)
+    columns = data_columns(con, obj)
+    # The earlier layout loaded nothing for an absent optional file; now that is an
+    # empty snapshot, recorded like any other load.
+    con.execute(
+        f"""
+        insert into raw._loads (object_name, snapshot_date, rows_in_file, rows_loaded,
+                                rows_rejected, extra_columns, loaded_at)
+        select distinct {quote_literal(obj.name)}, s.snapshot_date, 0, 0, 0, [],
+               current_timestamp::timestamp
+        from raw.snapshots s
+        where not exists (
+            select 1 from raw._loads l
+            where l.object_name = {quote_literal(obj.name)}
+              and l.snapshot_date = s.snapshot_date
         )
-        snapshots = con.execute(
-            f"""
-            select snapshot_date, any_value(source_file), any_value(file_sha256),
-                   any_value(load_id)
-            from raw._loads where object_name = {quote_literal(obj.name)}
-            group by all order by 1
-            """
-        ).fetchall()
-        for snapshot_date, source_file, sha, load_id in snapshots:
-            rows_sql = (
-                f"select {', '.join(quote_ident(c) for c in columns)}, _line_number, "
-                f"_line_number as _ordinal from {old} "
-                f"where _snapshot_date = '{snapshot_date.isoformat()}'"
-            )
-            con.execute(
-                f"create or replace temp table incoming as {incoming_sql(columns, rows_sql)}"
-            )
-            store_snapshot(
-                con, obj, snapshot_date, source_file=source_file, file_sha256=sha, load_id=load_id
-            )
-        con.execute(f"drop table {old}")
-        con.execute("drop table if exists incoming")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        """
+    )
+    snapshots = con.execute(
+        f"""
+        select snapshot_date, any_value(source_file), any_value(file_sha256),
+               any_value(load_id)
+        from raw._loads where object_name = {quote_literal(obj.name)}
+        group by all order by 1
+        """
+    ).fetchall()
+    for snapshot_date, source_file, sha, load_id in snapshots:
+        rows_sql = (
+            f"select {', '.join(quote_ident(c) for c in columns)}, _line_number, "
+            f"_line_number as _ordinal from {old} "
+            f"where _snapshot_date = '{snapshot_date.isoformat()}'"
+        )
+        con.execute(f"create or replace temp table incoming as {incoming_sql(columns, rows_sql)}")
+        con.execute("begin transaction")
+        store_snapshot(
+            con, obj, snapshot_date, source_file=source_file, file_sha256=sha, load_id=load_id
+        )
+        _commit(con)
+    con.execute(f"drop table {old}")
+    con.execute("drop table if exists incoming")
 
 
 def read_header(path: Path) -> list[str]:
@@ -443,7 +448,7 @@ def load_file(
                 load_id,
             ],
         )
-        con.execute("commit")
+        _commit(con)
     except Exception:
         con.execute("rollback")
         raise
@@ -491,7 +496,7 @@ def load_absent(
             "(?, ?, null, null, 0, 0, 0, [], ?, current_timestamp::timestamp)",
             [obj.name, snapshot_date, load_id],
         )
-        con.execute("commit")
+        _commit(con)
     except Exception:
         con.execute("rollback")
         raise
