@@ -306,13 +306,17 @@ def split_tables(con, shares: list[tuple[float, float]], opportunity_mrr: float 
     make_table(con, "marts.fct_opportunity_splits", SPLIT_COLUMNS, rows)
 
 
-def test_validated_splits_sum_to_opportunity_mrr_within_rounding(con):
-    # Three thirds of 100.00 round to 33.33 each: a cent short, within half a cent per split.
-    split_tables(con, [(33.3333, 33.33), (33.3333, 33.33), (33.3334, 33.33)])
-    outcome = check(
-        con, "marts.fct_opportunity_splits", "validated_splits_sum_to_opportunity_totals"
-    )
+def test_validated_splits_must_sum_to_opportunity_mrr_to_the_cent(con):
+    # Three thirds of 100.00 as the mart shares them (running totals): 100.00 exactly.
+    split_tables(con, [(33.3333, 33.33), (33.3333, 33.34), (33.3334, 33.33)])
+    rule = "validated_splits_sum_to_opportunity_totals"
+    outcome = check(con, "marts.fct_opportunity_splits", rule)
     assert outcome.success, outcome.summary
+    # Each third rounded on its own: 99.99, a cent lost, which the check does not allow.
+    split_tables(con, [(33.3333, 33.33), (33.3333, 33.33), (33.3334, 33.33)])
+    outcome = check(con, "marts.fct_opportunity_splits", rule)
+    assert not outcome.success
+    assert "opportunity_id=o1" in outcome.summary
 
 
 def test_validated_splits_not_adding_up_to_opportunity_mrr_fail(con):

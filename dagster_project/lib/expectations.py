@@ -586,8 +586,9 @@ compared as (
             when 'MRR' then coalesce(p.split_mrr, 0) - coalesce(o.mrr, 0)
             else coalesce(p.split_amount, 0) - coalesce(o.amount, 0)
         end as double) as difference,
-        -- Each split is rounded to the cent on its own: half a cent per split may remain.
-        0.005 * greatest(coalesce(p.split_count, 0), 1) + 1e-9 as rounding_tolerance
+        -- Shares are differences of rounded running totals: they add up to the cent.
+        -- (The tolerance only absorbs the cast to double.)
+        1e-9 as rounding_tolerance
     from marts.fct_opportunities as o
     cross join validated_types as t
     left join per_opportunity as p
@@ -920,8 +921,8 @@ def mart_rules() -> list[Rule]:
             name="validated_splits_sum_to_opportunity_totals",
             description=(
                 "For total-validated split types whose percentages add up to 100, the "
-                "opportunity's split MRR (or amount) adds up to its MRR (or amount), within "
-                "half a cent per split; every opportunity has rows for every such type. "
+                "opportunity's split MRR (or amount) adds up to its MRR (or amount) to the "
+                "cent; every opportunity has rows for every such type. "
                 "Percentages not adding up to 100 are split_errors (a warning)."
             ),
             sql=SPLIT_TOTALS_SQL,

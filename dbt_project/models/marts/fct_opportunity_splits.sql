@@ -60,6 +60,23 @@ all_splits as (
     select * from default_splits
 ),
 
+-- Each split's share is the difference of rounded running totals (splits in Id order):
+-- round(total x running %) - round(total x running % before it). Every share is within a
+-- cent of its own rounded value, and the shares add up to round(total x sum of %), so a
+-- type whose percentages add up to 100% gives exactly the opportunity's total, to the cent.
+running as (
+    select
+        s.*,
+        sum(s.split_percentage) over by_type as percent_through,
+        sum(s.split_percentage) over by_type - s.split_percentage as percent_before
+    from all_splits as s
+    window by_type as (
+        partition by s.opportunity_id, s.split_type_id
+        order by s.split_id
+        rows between unbounded preceding and current row
+    )
+),
+
 final as (
     select
         s.split_id,
@@ -72,37 +89,23 @@ final as (
         cast(s.split_percentage as decimal(9, 4)) as split_percentage,
         s.is_default_split,
         cast(
-            case
-                when
-                    t.split_field = 'MRR'
-                    then round(cast(o.mrr as decimal(38, 2)) * s.split_percentage * 0.01, 2)
-            end
+            case when t.split_field = 'MRR' then {{ split_share('o.mrr') }} end
             as decimal(18, 2)
         ) as split_mrr,
         cast(
-            case
-                when
-                    t.split_field = 'Amount'
-                    then round(cast(o.amount as decimal(38, 2)) * s.split_percentage * 0.01, 2)
-            end
+            case when t.split_field = 'Amount' then {{ split_share('o.amount') }} end
             as decimal(18, 2)
         ) as split_amount,
         o.currency_iso_code,
         cast(
-            case
-                when t.split_field = 'MRR'
-                    then round(cast(o.mrr_original as decimal(38, 2)) * s.split_percentage * 0.01, 2)
-            end
+            case when t.split_field = 'MRR' then {{ split_share('o.mrr_original') }} end
             as decimal(18, 2)
         ) as split_mrr_original,
         cast(
-            case
-                when t.split_field = 'Amount'
-                    then round(cast(o.amount_original as decimal(38, 2)) * s.split_percentage * 0.01, 2)
-            end
+            case when t.split_field = 'Amount' then {{ split_share('o.amount_original') }} end
             as decimal(18, 2)
         ) as split_amount_original
-    from all_splits as s
+    from running as s
     inner join opportunities as o on s.opportunity_id = o.opportunity_id
     left join typed_split_types as t on s.split_type_id = t.split_type_id
 )
