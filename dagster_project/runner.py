@@ -20,7 +20,7 @@ from dagster_project.lib.build_filter import (
 )
 from dagster_project.lib.ingest import FileLevelError, list_snapshots
 from dagster_project.lib.report import ReportError, write_report
-from dagster_project.lib.warehouse import build_lock, duckdb_settings, work_path
+from dagster_project.lib.warehouse import build_lock, dbt_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
@@ -66,26 +66,24 @@ def configure_environment(
     os.environ["RECURWISE_LANDING"] = str(landing)
     os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
     os.environ["RECURWISE_AS_OF"] = as_of.isoformat() if as_of else ""
-    os.environ["RECURWISE_WORK_DB"] = str(work_path(warehouse))
-    engine = duckdb_settings(warehouse)
-    os.environ["RECURWISE_DUCKDB_MEMORY_LIMIT"] = engine["memory_limit"]
-    os.environ["RECURWISE_DUCKDB_TEMP_DIRECTORY"] = engine["temp_directory"]
+    os.environ.update(dbt_environment(warehouse))
 
 
 def _manifest_is_current(manifest: Path, project_dir: Path) -> bool:
-    """True when target/manifest.json is newer than every file of the dbt project (and of
-    its seed folder, ../seeds/reference)."""
+    """True when target/manifest.json is newer than every file and folder of the dbt
+    project and its seed folder (../seeds/reference; a folder's time changes when a file
+    in it is added, removed or renamed) and than uv.lock (dbt or dagster-dbt upgraded)."""
     if not manifest.exists():
         return False
     built = manifest.stat().st_mtime
     skipped = {"target", "logs", "dbt_packages"}
     sources = [project_dir, project_dir.parent / "seeds" / "reference"]
-    return all(
-        path.stat().st_mtime <= built
-        for folder in sources
-        for path in folder.rglob("*")
-        if path.is_file() and skipped.isdisjoint(path.relative_to(folder).parts)
-    )
+    paths = [project_dir.parent / "uv.lock", *sources]
+    for folder in sources:
+        paths += [
+            path for path in folder.rglob("*") if skipped.isdisjoint(path.relative_to(folder).parts)
+        ]
+    return all(path.stat().st_mtime <= built for path in paths if path.exists())
 
 
 def prepare_dbt_manifest() -> None:

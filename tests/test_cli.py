@@ -27,10 +27,15 @@ def test_the_dbt_parse_is_skipped_only_while_the_manifest_is_current(tmp_path):
     for path in (model, seed, manifest):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
-    os.utime(model, (1_000, 1_000))
-    os.utime(seed, (1_000, 1_000))
+    for path in (model, seed, model.parent, seed.parent, project, seed.parent.parent):
+        os.utime(path, (1_000, 1_000))
     os.utime(manifest, (2_000, 2_000))
     assert _manifest_is_current(manifest, project)
+    extra = model.parent / "removed.sql"
+    extra.write_text("x")
+    extra.unlink()  # a model deleted after the last parse: its folder changed
+    assert not _manifest_is_current(manifest, project)
+    os.utime(model.parent, (1_000, 1_000))
     os.utime(seed, (3_000, 3_000))  # a reference seed edited after the last parse
     assert not _manifest_is_current(manifest, project)
     os.utime(seed, (1_000, 1_000))

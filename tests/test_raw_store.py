@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import ensure_raw_schema, load_absent, load_file
+from dagster_project.lib.ingest import FileLevelError, ensure_raw_schema, load_absent, load_file
 
 USER = OBJECTS_BY_NAME["User"]
 RATE = OBJECTS_BY_NAME["DatedConversionRate"]  # no Id: identical rows may repeat
@@ -29,7 +29,7 @@ class Landing:
         ensure_raw_schema(self.con)
         self.deliveries = 0
 
-    def deliver(self, obj, day: date, lines: list[str] | None) -> None:
+    def deliver(self, obj, day: date, lines: list[str] | None, header: str = "") -> None:
         """Load a file with these data lines (None: the optional file is absent)."""
         if lines is None:
             load_absent(self.con, obj, day, "test")
@@ -37,7 +37,9 @@ class Landing:
         self.deliveries += 1  # a new folder per delivery: re-deliveries are new files
         path = self.folder / str(self.deliveries) / f"{obj.name}.csv"
         path.parent.mkdir(parents=True)
-        header = "Id,Name,IsActive" if obj is USER else "IsoCode,ConversionRate,StartDate"
+        header = header or (
+            "Id,Name,IsActive" if obj is USER else "IsoCode,ConversionRate,StartDate"
+        )
         path.write_text("\n".join([header, *lines]) + "\n")
         load_file(self.con, obj, day, path, "test")
 
@@ -98,6 +100,33 @@ def test_a_row_deleted_and_restored_is_two_versions_and_absent_in_between(landin
     # The middle day re-delivered with the row: the two versions become one.
     landing.deliver(USER, days[1], user_lines([("005A", "Ann", True)]))
     assert landing.versions(USER) == 1
+
+
+def test_a_new_extra_column_starts_new_versions_only_where_it_has_a_value(landing):
+    days = [DAY_ONE + timedelta(days=d) for d in range(3)]
+    landing.deliver(USER, days[0], user_lines([("005A", "Ann", True), ("005B", "Bob", True)]))
+    # Region appears, empty for both rows: the same rows as before.
+    landing.deliver(USER, days[1], ["005A,Ann,true,", "005B,Bob,true,"], "Id,Name,IsActive,Region")
+    assert landing.versions(USER) == 2
+    landing.deliver(
+        USER, days[2], ["005A,Ann,true,EU", "005B,Bob,true,"], "Id,Name,IsActive,Region"
+    )
+    assert landing.versions(USER) == 3
+    assert landing.con.execute(
+        "select Id, Region, _snapshot_date from raw.user order by 3, 1"
+    ).fetchall() == [
+        ("005A", None, days[0]),
+        ("005B", None, days[0]),
+        ("005A", None, days[1]),
+        ("005B", None, days[1]),
+        ("005A", "EU", days[2]),
+        ("005B", None, days[2]),
+    ]
+
+
+def test_an_extra_column_named_like_a_storage_column_stops_the_load(landing):
+    with pytest.raises(FileLevelError, match="_row_hash is reserved for raw storage"):
+        landing.deliver(USER, DAY_ONE, ["005A,Ann,true,1"], "Id,Name,IsActive,_row_hash")
 
 
 def test_an_absent_optional_file_empties_that_snapshot_only(landing):

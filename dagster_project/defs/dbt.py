@@ -16,6 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from dagster_project.dbt_project import dbt_project
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.lib.warehouse import dbt_environment
 
 dbt_project.prepare_if_dev()
 
@@ -39,8 +40,9 @@ class LayerTranslator(DagsterDbtTranslator):
 
 
 def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse: WorkWarehouse):
-    # profiles.yml reads the work file from the environment; set it for the dbt process.
-    os.environ["RECURWISE_WORK_DB"] = str(warehouse.path)
+    # profiles.yml reads the work file and the DuckDB settings from the environment; set
+    # them for the dbt process (a build from the sensor or the UI has no `recurwise` CLI).
+    os.environ.update(dbt_environment(settings.warehouse))
     # Unit tests check the SQL logic, not the data: CI runs them (tests/test_dbt_unit_tests.py);
     # a production build runs models, seeds and data tests only.
     args = ["build", "--exclude-resource-type", "unit_test"]

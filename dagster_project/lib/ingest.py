@@ -22,11 +22,13 @@ import duckdb
 
 from .crm_schema import OBJECTS, TYPE_WORDS, CrmObject, Field
 from .raw_store import (
+    VERSION_COLUMNS,
     create_snapshot_view,
     create_tables,
     data_columns,
     incoming_sql,
     quote_ident,
+    rehash,
     store_snapshot,
     versions_table,
 )
@@ -97,12 +99,11 @@ def _is_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> bo
     )
 
 
-def _commit(con: duckdb.DuckDBPyConnection) -> None:
-    """Commit, then checkpoint. DuckDB 2.0.0 answered joins and aggregates over a table
-    just written by a large transaction (past one row group) with no rows, on the same
-    connection, until a checkpoint: the next snapshot's load would not see this one's
-    versions (tests/test_raw_store.py::test_versions_compact_past_one_row_group)."""
-    con.execute("commit")
+def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Checkpoint after a load's commit. DuckDB 2.0.0 answered joins and aggregates over a
+    table just written by a large transaction (past one row group) with no rows, on the
+    same connection, until a checkpoint: the next snapshot's load would not see this
+    one's versions (tests/test_raw_store.py::test_versions_compact_past_one_row_group)."""
     con.execute("checkpoint")
 
 
@@ -171,7 +172,8 @@ def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) 
         store_snapshot(
             con, obj, snapshot_date, source_file=source_file, file_sha256=sha, load_id=load_id
         )
-        _commit(con)
+        con.execute("commit")
+        _checkpoint(con)
     con.execute(f"drop table {old}")
     con.execute("drop table if exists incoming")
 
@@ -382,10 +384,17 @@ def load_file(
         + ")::varchar"
     )
 
-    new_extras = [name for name in extras if name not in data_columns(con, obj)]
+    reserved = [name for name in extras if name in VERSION_COLUMNS]
+    if reserved:
+        raise FileLevelError(
+            f"{path}: column {reserved[0]} is reserved for raw storage; rename it in the export"
+        )
+    stored = set(data_columns(con, obj))
+    new_extras = [name for name in extras if name not in stored]
     for name in new_extras:
         con.execute(f"alter table {versions_table(obj)} add column {quote_ident(name)} varchar")
     if new_extras:
+        rehash(con, obj)
         create_snapshot_view(con, obj)
 
     columns = data_columns(con, obj)
@@ -448,7 +457,7 @@ def load_file(
                 load_id,
             ],
         )
-        _commit(con)
+        con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
@@ -458,6 +467,7 @@ def load_file(
             "drop table if exists row_lines; drop table if exists parse_rejects; "
             "drop table if exists incoming"
         )
+    _checkpoint(con)
     return LoadResult(
         obj.name, snapshot_date, str(path), loaded + rejected, loaded, rejected, extras
     )
@@ -496,12 +506,13 @@ def load_absent(
             "(?, ?, null, null, 0, 0, 0, [], ?, current_timestamp::timestamp)",
             [obj.name, snapshot_date, load_id],
         )
-        _commit(con)
+        con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
         con.execute("drop table if exists incoming")
+    _checkpoint(con)
     return LoadResult(obj.name, snapshot_date, "", 0, 0, 0, ())
 
 

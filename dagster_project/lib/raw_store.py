@@ -4,7 +4,7 @@ A CRM export is a full copy every day, and most rows do not change from one day 
 next. Storing every snapshot's rows would grow as rows x days; instead
 raw.<object>_versions keeps one row per *version*: a row's values together with the
 first and the last snapshot that showed them (`_first_snapshot_date`,
-`_last_snapshot_date`, both inclusive) and the load that stored it (`_source_file`,
+`_last_snapshot_date`, both inclusive) and the load that first stored it (`_source_file`,
 `_file_sha256`, `_load_id`, `_loaded_at`, `_line_number`: its line in that file).
 
 The invariant: a version shows in every loaded snapshot of its object from its first to
@@ -30,6 +30,7 @@ of set-based statements, touching only versions that start, end or cross that sn
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -131,6 +132,14 @@ def incoming_sql(columns: list[str], rows_sql: str) -> str:
     """
 
 
+def rehash(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> None:
+    """Recompute every stored version's hash over the table's current columns, after an
+    extra column was added: hash(a, b) differs from hash(a, b, null), and unchanged rows
+    would otherwise all start new versions."""
+    columns = ", ".join(quote_ident(c) for c in data_columns(con, obj))
+    con.execute(f"update {versions_table(obj)} set _row_hash = hash({columns})")
+
+
 def same_version(obj: CrmObject, left: str, right: str) -> str:
     """SQL condition: rows `left` and `right` have the same version identity."""
     condition = f"{left}._row_hash = {right}._row_hash and {left}._occurrence = {right}._occurrence"
@@ -156,11 +165,20 @@ def store_snapshot(
     """
     table = versions_table(obj)
     around = neighbours(con, obj, snapshot_date)
-    params = {"s": snapshot_date, "p": around.previous, "n": around.next}
+    params = {
+        "s": snapshot_date,
+        "p": around.previous,
+        "n": around.next,
+        "source_file": source_file,
+        "file_sha256": file_sha256,
+        "load_id": load_id,
+    }
     same = same_version(obj, "v", "i")
 
     def run(sql: str) -> None:
-        con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+        # Bind exactly the parameters the statement names (DuckDB refuses unused ones).
+        used = set(re.findall(r"\$(\w+)", sql))
+        con.execute(sql, {k: v for k, v in params.items() if k in used})
 
     # 1. Take the snapshot out (a no-op when it was never loaded). With it gone, the
     #    previous and the next loaded snapshots are neighbours, so a version crossing it
@@ -235,9 +253,9 @@ def store_snapshot(
         insert into {table} by name
         select i.* exclude (_ordinal),
                $s::date as _first_snapshot_date, $s::date as _last_snapshot_date,
-               {_literal_or_null(source_file)} as _source_file,
-               {_literal_or_null(file_sha256)} as _file_sha256,
-               {_literal_or_null(load_id)} as _load_id,
+               $source_file::varchar as _source_file,
+               $file_sha256::varchar as _file_sha256,
+               $load_id::varchar as _load_id,
                current_timestamp::timestamp as _loaded_at
         from incoming i
         where not exists (
@@ -247,7 +265,3 @@ def store_snapshot(
         """
     )
     con.execute("drop table if exists crossing_not_shown; drop table if exists rejoined")
-
-
-def _literal_or_null(value: str | None) -> str:
-    return "null" if value is None else "'" + value.replace("'", "''") + "'"

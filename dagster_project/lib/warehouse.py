@@ -33,6 +33,16 @@ def spill_directory(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".spill")
 
 
+def dbt_environment(warehouse: Path) -> dict[str, str]:
+    """What dbt_project/profiles.yml reads: the work file and the DuckDB settings."""
+    settings = duckdb_settings(warehouse)
+    return {
+        "RECURWISE_WORK_DB": str(work_path(warehouse)),
+        "RECURWISE_DUCKDB_MEMORY_LIMIT": settings["memory_limit"],
+        "RECURWISE_DUCKDB_TEMP_DIRECTORY": settings["temp_directory"],
+    }
+
+
 def duckdb_settings(warehouse: Path) -> dict[str, str]:
     """Memory limit and spill directory of every connection of a build (dbt's too).
 
