@@ -28,6 +28,7 @@ from .raw_store import (
     data_columns,
     incoming_sql,
     quote_ident,
+    raw_table_columns,
     rehash,
     store_snapshot,
     versions_table,
@@ -123,15 +124,11 @@ def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) 
     replaying its snapshots oldest first through `store_snapshot`."""
     old = f"raw.{obj.table}__per_snapshot"
     declared = {f.name for f in obj.fields}
-    old_columns = [
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_name = ? order by ordinal_position",
-            [obj.table],
-        ).fetchall()
+    extras = [
+        c
+        for c in raw_table_columns(con, obj.table)
+        if c not in declared and c not in _PER_SNAPSHOT_METADATA
     ]
-    extras = [c for c in old_columns if c not in declared and c not in _PER_SNAPSHOT_METADATA]
     # One transaction per snapshot, as in a load (see _commit). The build works on a copy
     # of the warehouse, so a failure half-way leaves the published file as it was.
     con.execute(f"alter table raw.{obj.table} rename to {obj.table}__per_snapshot")

@@ -98,17 +98,22 @@ class Neighbours:
     next: date | None
 
 
-def data_columns(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> list[str]:
-    """The raw table's CRM columns in table order: declared fields, then extra columns."""
+def raw_table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of raw.<table>, in table order."""
     return [
         r[0]
         for r in con.execute(
             "select column_name from information_schema.columns "
             "where table_schema = 'raw' and table_name = ? order by ordinal_position",
-            [f"{obj.table}_versions"],
+            [table],
         ).fetchall()
-        if r[0] not in VERSION_COLUMNS
     ]
+
+
+def data_columns(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> list[str]:
+    """The versions table's CRM columns in table order: declared fields, then extras."""
+    table = versions_table(obj).removeprefix("raw.")
+    return [c for c in raw_table_columns(con, table) if c not in VERSION_COLUMNS]
 
 
 def neighbours(con: duckdb.DuckDBPyConnection, obj: CrmObject, snapshot_date: date) -> Neighbours:
