@@ -28,6 +28,20 @@ def test_build_publishes_the_file_and_leaves_no_work_file(demo_build):
     assert marts["fct_opportunities"] > 0 and marts["dim_accounts"] > 0
 
 
+def test_dbt_parses_the_project_at_most_once_per_build(demo_build):
+    """A first build of a new warehouse: the invocation before the subscription builder
+    may parse the whole project (its profile names this work file), the one after it
+    starts from that parse."""
+    targets = demo_build.warehouse.with_name(demo_build.warehouse.name + ".dbt")
+    full_parses = {
+        folder.name: (folder / "dbt.log").read_text().count('"name": "UnableToPartialParse"')
+        for folder in targets.iterdir()
+    }
+    assert set(full_parses) == {"crm_dbt_models", "subscription_dbt_models"}
+    assert full_parses["subscription_dbt_models"] == 0
+    assert sum(full_parses.values()) <= 1
+
+
 def test_every_csv_row_is_loaded_or_rejected(demo_db):
     loads = {
         (name, str(day)): (loaded, rejected)
