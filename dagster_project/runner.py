@@ -91,12 +91,13 @@ def prepare_dbt_manifest() -> None:
     unless the manifest is newer than every project file (saves a `dbt parse`, ~6 s)."""
     from dagster_project.dbt_project import DBT_PROJECT_DIR, dbt_project
 
-    if _manifest_is_current(dbt_project.manifest_path, DBT_PROJECT_DIR):
-        return
-    # The preparer runs `dbt` from PATH: use this environment's, even when not activated.
+    # The preparer runs `dbt` from PATH, here and in the UI's code server (started from
+    # this process): use this environment's, even when it is not activated.
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    if _manifest_is_current(dbt_project.manifest_path, DBT_PROJECT_DIR):
+        return
     dbt_project.preparer.prepare(dbt_project)
 
 

@@ -37,6 +37,13 @@ MART_ASSETS = ("dim_accounts", "fct_opportunities", "fct_mrr_monthly", "fct_mrr_
 RECURWISE = Path(sys.executable).parent / "recurwise"
 
 
+def path_without_venv() -> str:
+    venv_bin = str(RECURWISE.parent)
+    return os.pathsep.join(
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != venv_bin
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -121,7 +128,9 @@ def ui(tmp_path_factory):
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "DAGSTER_HOME": str(home)},
+            # As a user who runs .venv/bin/recurwise without activating the environment:
+            # the UI's code server must still find this environment's dbt.
+            env={**os.environ, "DAGSTER_HOME": str(home), "PATH": path_without_venv()},
             start_new_session=True,  # its own process group, so stop() ends all of it
         )
     try:
