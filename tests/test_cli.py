@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from dagster_project import runner
 from dagster_project.cli import SETTINGS, parse_settings
+from dagster_project.defs.dbt import _start_from_latest_parse
 from dagster_project.defs.resources import BuildSettings
+from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_target_dir
 from dagster_project.runner import BuildError, _manifest_is_current
 from tests.conftest import write_snapshot
 
@@ -43,6 +46,34 @@ def test_the_dbt_parse_is_skipped_only_while_the_manifest_is_current(tmp_path):
     assert not _manifest_is_current(manifest, project)
     manifest.unlink()
     assert not _manifest_is_current(manifest, project)
+
+
+def test_a_start_of_build_parse_is_left_for_the_dbt_invocations(tmp_path, monkeypatch):
+    from dagster_project.dbt_project import dbt_project
+
+    monkeypatch.setattr(runner, "_manifest_is_current", lambda *_: False)
+    warehouse = tmp_path / "warehouse.duckdb"
+    runner.prepare_dbt_manifest(warehouse)
+    left = dbt_target_dir(warehouse) / "start_of_build" / PARTIAL_PARSE
+    parsed = dbt_project.manifest_path.with_name(PARTIAL_PARSE)
+    assert left.read_bytes() == parsed.read_bytes()
+
+
+def test_each_dbt_invocation_starts_from_the_newest_parse(tmp_path):
+    first, second, start = (tmp_path / name for name in ("first", "second", "start_of_build"))
+    _start_from_latest_parse(first)  # nothing parsed yet: dbt parses
+    assert not (first / PARTIAL_PARSE).exists()
+    for folder, content, when in ((start, "start", 1_000), (first, "first", 2_000)):
+        folder.mkdir()
+        (folder / PARTIAL_PARSE).write_text(content)
+        os.utime(folder / PARTIAL_PARSE, (when, when))
+    _start_from_latest_parse(second)  # a target with no parse takes the newest
+    assert (second / PARTIAL_PARSE).read_text() == "first"
+    _start_from_latest_parse(first)  # the newest keeps its own
+    assert (first / PARTIAL_PARSE).read_text() == "first"
+    os.utime(start / PARTIAL_PARSE, (3_000, 3_000))  # the project changed and was parsed
+    _start_from_latest_parse(first)
+    assert (first / PARTIAL_PARSE).read_text() == "start"
 
 
 def test_settings_become_dbt_vars():

@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from dagster_project.dbt_project import dbt_project
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
-from dagster_project.lib.warehouse import dbt_environment
+from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
 
 dbt_project.prepare_if_dev()
 
@@ -77,9 +77,6 @@ def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse:
     yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
-PARTIAL_PARSE = "partial_parse.msgpack"
-
-
 def _start_from_latest_parse(target: Path) -> None:
     """Give this dbt invocation the newest parse of this warehouse's builds.
 
@@ -89,7 +86,10 @@ def _start_from_latest_parse(target: Path) -> None:
     target/ parse into a target that has none, which fits only the warehouse that parsed
     it; each build runs two invocations (before and after the subscription builder), so a
     first build of a new warehouse parsed twice. The other invocation's parse of the same
-    warehouse has the same profile: start from whichever is newer.
+    warehouse, and the start-of-build parse `recurwise build` leaves in
+    <warehouse>.dbt/start_of_build/ when the project changed, have the same profile:
+    start from whichever is newest. dbt checks a saved parse before it uses one, so a
+    wrong pick costs a parse, never a wrong result.
     """
     mine = target / PARTIAL_PARSE
     others = [path for path in target.parent.glob(f"*/{PARTIAL_PARSE}") if path != mine]

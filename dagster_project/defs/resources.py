@@ -7,7 +7,12 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
-from dagster_project.lib.warehouse import duckdb_settings, start_work_copy, work_path
+from dagster_project.lib.warehouse import (
+    dbt_target_dir,
+    duckdb_settings,
+    start_work_copy,
+    work_path,
+)
 
 
 class BuildSettings(dg.ConfigurableResource):
@@ -53,10 +58,7 @@ class WorkWarehouse(dg.ConfigurableResource):
 
     @property
     def dbt_target_dir(self) -> Path:
-        """dbt's target/ of this warehouse's builds: run results and partial parsing kept
-        between builds, and no two warehouses' builds writing the same folder."""
-        warehouse = self.settings.warehouse
-        return warehouse.with_name(warehouse.name + ".dbt")
+        return dbt_target_dir(self.settings.warehouse)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         start_work_copy(self.settings.warehouse)

@@ -28,6 +28,16 @@ def work_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".building")
 
 
+# dbt's saved parse of the project, in a target/ folder.
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def dbt_target_dir(warehouse: Path) -> Path:
+    """dbt's target/ folders of this warehouse's builds, one per dbt invocation: run
+    results and the saved parse kept between builds, no two warehouses sharing one."""
+    return warehouse.with_name(warehouse.name + ".dbt")
+
+
 def spill_directory(warehouse: Path) -> Path:
     """Where DuckDB writes what does not fit in its memory limit during a build."""
     return warehouse.with_name(warehouse.name + ".spill")
