@@ -96,9 +96,10 @@ def prepare_dbt_manifest(warehouse: Path | None = None) -> None:
     """dagster-dbt loads the models from target/manifest.json: parse the project first,
     unless the manifest is newer than every project file (saves a `dbt parse`, ~6 s).
 
-    Given the build's `warehouse` (its environment already configured), a parse made here
-    has the build's dbt profile, so the build's first dbt invocation starts from it
-    instead of parsing again (defs/dbt.py takes the newest parse of the warehouse).
+    Given the build's `warehouse` (its environment already configured, no dbt variables),
+    a parse made here has the build's dbt profile, so the build's first dbt invocation
+    starts from it instead of parsing again (defs/dbt.py takes the newest parse of the
+    warehouse).
     """
     from dagster_project.dbt_project import DBT_PROJECT_DIR, dbt_project
 
@@ -153,7 +154,9 @@ def run_build(
     with build_lock(warehouse):
         configure_environment(landing, warehouse, as_of, build_filter, dbt_vars)
         with console.status("Parsing the dbt project"):
-            prepare_dbt_manifest(warehouse)
+            # With dbt variables (--set, --as-of) the invocations' parse differs from this
+            # one (dbt keys a parse on them): they keep their own.
+            prepare_dbt_manifest(None if dbt_vars or as_of else warehouse)
             job = load_definitions().resolve_job_def(JOB_NAME)
             from dagster_project.defs.ingest import snapshot_partitions
         instance = dg.DagsterInstance.ephemeral()

@@ -69,7 +69,9 @@ def test_each_dbt_invocation_starts_from_the_newest_parse(tmp_path):
         os.utime(folder / PARTIAL_PARSE, (when, when))
     _start_from_latest_parse(second)  # a target with no parse takes the newest
     assert (second / PARTIAL_PARSE).read_text() == "first"
-    _start_from_latest_parse(first)  # the newest keeps its own
+    (second / PARTIAL_PARSE).write_text("second")
+    os.utime(second / PARTIAL_PARSE, (2_000, 2_000))
+    _start_from_latest_parse(first)  # no other parse is newer: it keeps its own
     assert (first / PARTIAL_PARSE).read_text() == "first"
     os.utime(start / PARTIAL_PARSE, (3_000, 3_000))  # the project changed and was parsed
     _start_from_latest_parse(first)

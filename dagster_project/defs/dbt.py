@@ -49,7 +49,7 @@ class BuildDbtCli(DbtCliResource):
     Before each `dbt` subprocess, DbtCliResource.cli() runs `dbt --version` once (to tell
     dbt Core from the Fusion engine) and opens a dbt adapter in this process (for
     `fetch_row_counts()` / `fetch_column_metadata()`, which these assets do not call).
-    Together ~6 s of a ~30 s demo build; dagster-dbt 0.29 has no public switch for either,
+    Together ~5 s of a warm demo build; dagster-dbt 0.29 has no public switch for either,
     so the two private members are overridden here, and tests/test_definitions.py fails
     when an upgrade renames them. The executable is this environment's dbt, so its
     version is the installed dbt-core's.
