@@ -129,8 +129,9 @@ def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) 
         for c in raw_table_columns(con, obj.table)
         if c not in declared and c not in _PER_SNAPSHOT_METADATA
     ]
-    # One transaction per snapshot, as in a load (see _commit). The build works on a copy
-    # of the warehouse, so a failure half-way leaves the published file as it was.
+    # One transaction and checkpoint per snapshot, as in a load (see _checkpoint). The
+    # build works on a copy of the warehouse, so a failure half-way leaves the published
+    # file as it was.
     con.execute(f"alter table raw.{obj.table} rename to {obj.table}__per_snapshot")
     create_tables(con, obj, extras)
     columns = data_columns(con, obj)
@@ -386,15 +387,15 @@ def load_file(
         raise FileLevelError(
             f"{path}: column {reserved[0]} is reserved for raw storage; rename it in the export"
         )
-    stored = set(data_columns(con, obj))
-    new_extras = [name for name in extras if name not in stored]
+    columns = data_columns(con, obj)
+    new_extras = [name for name in extras if name not in columns]
     for name in new_extras:
         con.execute(f"alter table {versions_table(obj)} add column {quote_ident(name)} varchar")
+        columns.append(name)  # added columns come last, as data_columns lists them
     if new_extras:
         rehash(con, obj)
         create_snapshot_view(con, obj)
 
-    columns = data_columns(con, obj)
     # Columns of the table this file lacks (optional fields, earlier files' extras): null.
     types = {f.name: f.sql_type for f in obj.fields}
     shaped = ", ".join(
