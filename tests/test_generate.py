@@ -563,9 +563,12 @@ def test_output_fits_the_declared_crm_schema(sample: Path) -> None:
         "datetime": lambda s: s.str.to_datetime("%Y-%m-%dT%H:%M:%SZ"),
         "bool": lambda s: s.replace_strict({"true": True, "false": False}),
         "text": lambda s: s,
+        "id": lambda s: s,
     }
     folder = snapshot_folders(sample)[-1]
-    for crm_object in OBJECTS:
+    # PricebookEntry only serves Data Export line items, which lack Product2Id; the
+    # generator writes the canonical export, whose line items have it.
+    for crm_object in (o for o in OBJECTS if o.name != "PricebookEntry"):
         frame = read(folder, crm_object.name)
         assert frame.columns == [f.name for f in crm_object.fields], crm_object.name
         for field in crm_object.fields:

@@ -5,22 +5,40 @@ the load metadata) or `raw.rejects` (with the raw values and a reason a person
 understands). A file-level problem (unreadable, empty, a required column missing) raises
 `FileLevelError` with one message naming the file and the column, and changes nothing.
 
-All the work is set-based in DuckDB: one `read_csv` (or `read_parquet`) per file, typed
-with `try_cast`, reasons built in SQL. No Python loop over rows.
+All the work on rows is set-based in DuckDB: one `read_csv` (or `read_parquet`) per file,
+typed with `try_cast`, reasons built in SQL. Beside it, an independent record scan
+(lib/csv_scan.py) counts the file's records, so the load can prove it accounted for each.
+Whatever a Salesforce tool writes (SPEC 2.1) lands the same: headers and file names in any
+case, ZIP archives, other encodings, zone-less date-times in the org's time zone, empty
+checkboxes, the null lookup, 15-character Ids.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
+import json
+import re
+import tempfile
+import threading
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from .crm_schema import OBJECTS, TYPE_WORDS, CrmObject, Field
+from .csv_scan import (
+    SHOWN_CHARS,
+    ScanError,
+    ScanResult,
+    detect_encoding,
+    python_encoding,
+    rewrite,
+    scan,
+)
+from .csv_scan import read_header as csv_header
 from .raw_store import (
     VERSION_COLUMNS,
     create_snapshot_view,
@@ -176,217 +194,589 @@ def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) 
     con.execute("drop table if exists incoming")
 
 
-def read_header(path: Path) -> list[str]:
-    """The column names of a CSV file (BOM tolerated), or a FileLevelError."""
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read a delivery (SPEC 2.1): its encoding and the org's time zone."""
+
+    encoding: str = "utf-8"  # a csv_scan.ENCODINGS name; a byte-order mark overrides it
+    org_time_zone: str = "UTC"  # date-times without an offset are in this zone
+    scratch_dir: Path | None = None  # where ZIP members and rewritten files go while loading
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One object's export in a snapshot folder: a file, or a member of a ZIP there."""
+
+    path: Path  # the file, or the ZIP archive holding it
+    member: str | None = None  # the member's name inside the ZIP
+
+    @property
+    def name(self) -> str:
+        """How messages and raw.<object>._source_file name it."""
+        return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    @property
+    def is_parquet(self) -> bool:
+        return Path(self.member or self.path.name).suffix.lower() == ".parquet"
+
+
+@dataclass
+class SnapshotFiles:
+    files: dict[str, ExportFile]  # object name -> its export
+    ignored: list[str]  # files that name no known object (reported, never loaded)
+
+
+EXPORT_SUFFIXES = (".csv", ".parquet")
+
+
+def snapshot_files(folder: Path) -> SnapshotFiles:
+    """The export of every object in a snapshot folder, file names matched case-insensitively,
+    ZIP archives read as if unpacked (the weekly Data Export); two files for one object are
+    a file-level error, files that name no object are listed in `ignored`."""
+    by_name = {o.name.lower(): o.name for o in OBJECTS}
+    found: dict[str, list[ExportFile]] = {}
+    ignored: list[str] = []
+
+    def consider(export: ExportFile, file_name: str) -> None:
+        stem, suffix = Path(file_name).stem.lower(), Path(file_name).suffix.lower()
+        if suffix in EXPORT_SUFFIXES and stem in by_name:
+            found.setdefault(by_name[stem], []).append(export)
+        else:
+            ignored.append(export.name)
+
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue  # .DS_Store and the like: not an export
+        if entry.is_file() and entry.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(entry) as archive:
+                    members = [m.filename for m in archive.infolist() if not m.is_dir()]
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise FileLevelError(f"{entry}: not a readable ZIP archive ({exc})") from None
+            for member in members:
+                consider(ExportFile(entry, member), Path(member).name)
+        elif entry.is_file():
+            consider(ExportFile(entry), entry.name)
+        else:
+            ignored.append(str(entry))
+    for object_name, exports in found.items():
+        if len(exports) > 1:
+            raise FileLevelError(
+                f"{folder}: {len(exports)} files for {object_name} "
+                f"({', '.join(e.name for e in exports)}); keep one"
+            )
+    return SnapshotFiles({name: exports[0] for name, exports in found.items()}, ignored)
+
+
+def find_file(snapshot_dir: Path, obj: CrmObject) -> ExportFile | None:
+    """The export of `obj` in a snapshot folder, or None."""
+    return snapshot_files(snapshot_dir).files.get(obj.name)
+
+
+def _materialize(export: ExportFile, scratch: Path) -> tuple[Path, str]:
+    """A local file holding the export's bytes (a ZIP member is extracted), and its SHA-256."""
+    if export.member is None:
+        return export.path, file_sha256(export.path)
+    target = scratch / Path(export.member).name
+    digest = hashlib.sha256()
     try:
-        with path.open("rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError as exc:
-        raise FileLevelError(f"{path}: cannot be read ({exc.strerror})") from None
-    if not head.strip():
-        raise FileLevelError(f"{path}: the file is empty (not even a header line)")
-    # Bad bytes further down are the rows' problem (rejected one by one), not the header's.
-    text = head.decode("utf-8-sig", errors="replace")
-    first_record = next(csv.reader(io.StringIO(text)), [])
-    names = [name.strip() for name in first_record]
-    if any("\ufffd" in name for name in names):
-        raise FileLevelError(f"{path}: the header line is not valid UTF-8")
-    if not any(names):
-        raise FileLevelError(f"{path}: the header line is empty")
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise FileLevelError(f"{path}: column {duplicates[0]} appears twice in the header")
+        with (
+            zipfile.ZipFile(export.path) as archive,
+            archive.open(export.member) as source,
+            target.open("wb") as sink,
+        ):
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                digest.update(chunk)
+                sink.write(chunk)
+    except (zipfile.BadZipFile, OSError, KeyError) as exc:
+        raise FileLevelError(f"{export.name}: cannot be read from the archive ({exc})") from None
+    return target, digest.hexdigest()
+
+
+# Undeclared columns a declared field may derive from (see _derived_columns).
+DERIVATION_SOURCES = ("PricebookEntryId", "FirstName", "LastName")
+
+
+def canonical_header(obj: CrmObject, header: list[str], where: str) -> list[str]:
+    """The header with every declared field in its API spelling: Data Loader writes ID,
+    ACCOUNTID (SPEC 2.1). Other columns (Account.Name, custom fields) keep their spelling."""
+    declared = {n.lower(): n for n in [*(f.name for f in obj.fields), *DERIVATION_SOURCES]}
+    names = [declared.get(n.strip().lower(), n.strip()) for n in header]
     if "" in names:
-        raise FileLevelError(f"{path}: the header has an empty column name")
+        raise FileLevelError(f"{where}: the header has an empty column name")
+    seen: dict[str, str] = {}
+    for original, name in zip(header, names, strict=True):
+        if name.lower() in seen:
+            raise FileLevelError(
+                f"{where}: column {name} appears twice in the header "
+                f"({seen[name.lower()].strip()} and {original.strip()})"
+            )
+        seen[name.lower()] = original
     return names
 
 
-def _source_relation(path: Path, header: list[str]) -> tuple[str, bool]:
-    """SQL that reads the file as text columns; True when it is a CSV with parser rejects."""
-    if path.suffix.lower() == ".parquet":
-        return f"select * from read_parquet({quote_literal(str(path))})", False
-    columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in header) + "}"
+def _derived_columns(obj: CrmObject, header: list[str]) -> dict[str, str]:
+    """Required fields an export may lack because other columns give them (SPEC 2.1), with
+    the SQL over file_rows `src` giving each: User.Name from FirstName and LastName, a line
+    item's Product2Id from its PricebookEntryId (joined as `pricebook`)."""
+    derived = {}
+    parts = [p for p in ("FirstName", "LastName") if p in header]
+    if obj.name == "User" and "Name" not in header and parts:
+        names = ", ".join(f"nullif(trim(src.{quote_ident(p)}), '')" for p in parts)
+        derived["Name"] = f"nullif(concat_ws(' ', {names}), '')"
+    if (
+        obj.name == "OpportunityLineItem"
+        and "Product2Id" not in header
+        and ("PricebookEntryId" in header)
+    ):
+        derived["Product2Id"] = "pricebook.product2_id"
+    return derived
+
+
+def _add_derived_columns(
+    con: duckdb.DuckDBPyConnection, obj: CrmObject, snapshot_date: date, header: list[str]
+) -> list[str]:
+    derived = _derived_columns(obj, header)
+    if not derived:
+        return header
+    columns = ", ".join(f"{sql} as {quote_ident(name)}" for name, sql in derived.items())
+    pricebook = ""
+    if "pricebook." in columns:
+        entry = _id_expression("nullif(trim(src.\"PricebookEntryId\"), '')")
+        pricebook = (
+            'left join (select "Id" as entry_id, any_value("Product2Id") as product2_id '
+            "from raw.pricebook_entry where _snapshot_date = "
+            f"{quote_literal(snapshot_date.isoformat())}::date group by 1) pricebook "
+            f"on pricebook.entry_id = {entry}"
+        )
+    con.execute(
+        f"create or replace temp table file_rows as select src.*, {columns} "
+        f"from file_rows src {pricebook} order by src._ordinal"
+    )
+    return [*header, *derived]
+
+
+def _id_expression(value: str) -> str:
+    """SQL for a Salesforce Id: 15 characters made 18 (the case-safe suffix Salesforce
+    appends), the empty lookup 000000000000000AAA null."""
+    chunks = []
+    for chunk in range(3):
+        bits = " + ".join(
+            f"(case when substr({value}, {chunk * 5 + bit + 1}, 1) between 'A' and 'Z' "
+            f"then {1 << bit} else 0 end)"
+            for bit in range(5)
+        )
+        chunks.append(f"substr('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', {bits} + 1, 1)")
     return (
-        f"""select * from read_csv({quote_literal(str(path))}, columns = {columns},
-            header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-            store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans',
-            rejects_limit = 0)""",
-        True,
+        f"case when {value} in ('000000000000000AAA', '000000000000000') then null "
+        f"when length({value}) = 15 and regexp_full_match({value}, '[0-9A-Za-z]{{15}}') "
+        f"then {value} || {' || '.join(chunks)} else {value} end"
     )
 
 
-def _parquet_header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    try:
-        rel = con.sql(f"select * from read_parquet({quote_literal(str(path))}) limit 0")
-    except duckdb.Error as exc:
-        raise FileLevelError(f"{path}: not a readable Parquet file ({exc})") from None
-    return list(rel.columns)
+# Shapes a value must have before it is parsed: DuckDB alone reads 'infinity' and 'epoch'
+# as dates and 12.5 as the whole number 13.
+_DATE_SHAPE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)?)?"
+_DATETIME_SHAPE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?"
+    r" ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+)
+_WHOLE_SHAPE = r"[+-]?[0-9]+(\.0*)?|[+-]?[0-9]+(\.[0-9]+)?[eE]\+?[0-9]+"
 
 
-def _typed_expression(f: Field) -> str:
-    """SQL turning the text value of a field into its declared type (null when invalid)."""
-    col = f"nullif(trim(src.{quote_ident(f.name)}), '')"
+def _typed_expression(f: Field, source: str) -> str:
+    """SQL turning the text value of a field into its declared type (null when invalid).
+    Date-times without an offset are read in the session's time zone: the org's."""
+    col = f"nullif(trim({source}), '')"
     if f.type == "text":
-        return f"src.{quote_ident(f.name)}"
+        return source
+    if f.type == "id":
+        return _id_expression(col)
     if f.type == "bool":
+        # Some tools write an unchecked checkbox as an empty field (SPEC 2.1).
         return (
-            f"case lower({col}) when 'true' then true when '1' then true "
+            f"case coalesce(lower({col}), 'false') when 'true' then true when '1' then true "
             f"when 'false' then false when '0' then false end"
         )
     if f.type == "date":
-        return f"try_strptime({col}, '%Y-%m-%d')::date"
-    if f.type == "datetime":
-        # ISO 8601 with or without offset; stored as UTC wall time.
+        # The Data Export writes dates as 2024-02-05 00:00:00.
         return (
-            f"coalesce(try_strptime({col}, '%Y-%m-%d')::timestamp, "
-            f"timezone('UTC', try_cast({col} as timestamptz)))"
+            f"case when regexp_full_match({col}, '{_DATE_SHAPE}') "
+            f"then try_strptime(left({col}, 10), '%Y-%m-%d')::date end"
+        )
+    if f.type == "datetime":
+        return (
+            f"case when regexp_full_match({col}, '{_DATETIME_SHAPE}') "
+            f"then timezone('UTC', try_cast({col} as timestamptz)) end"
         )
     if f.type == "integer":
-        # try_cast would round 12.5 to 13; a whole number may still be exported as 12.0.
+        # A whole number may be exported as 12.0 or 8.0E7; 12.5 is not one.
         return (
-            f"case when regexp_full_match({col}, '[+-]?[0-9]+(\\.0*)?') "
-            f"then try_cast(try_cast({col} as decimal(18, 4)) as integer) end"
+            f"case when regexp_full_match({col}, '{_WHOLE_SHAPE}') "
+            f"and try_cast({col} as decimal(38, 10)) = floor(try_cast({col} as decimal(38, 10))) "
+            f"then try_cast(try_cast({col} as decimal(38, 10)) as integer) end"
         )
     return f"try_cast({col} as {f.sql_type})"
 
 
+def _shown_sql(value: str) -> str:
+    """A value as a reject reason quotes it, in SQL: cut to csv_scan.SHOWN_CHARS."""
+    return (
+        f"(case when length({value}) > {SHOWN_CHARS} "
+        f"then left({value}, {SHOWN_CHARS}) || '…' else {value} end)"
+    )
+
+
 def _problems_expression(obj: CrmObject, present: set[str]) -> str:
-    """SQL list of reason strings for one row (empty list = the row is fine)."""
+    """SQL list of reason strings for one row of `typed` (empty list = the row is fine)."""
     checks = []
     for f in obj.fields:
         if f.name not in present:
             continue
         raw = f"src.{quote_ident(f.name)}"
         blank = f"nullif(trim({raw}), '') is null"
-        if f.required:
-            checks.append(f"case when {blank} then 'missing required field {f.name}' end")
-        if f.type != "text":
+        value = f"typed.{quote_ident(f.name)}"
+        # An empty checkbox is false, never missing; an empty lookup (000000000000000AAA)
+        # is missing.
+        if f.required and f.type != "bool":
+            missing = f"{value} is null" if f.type == "id" else blank
+            checks.append(f"case when {missing} then 'missing required field {f.name}' end")
+        if f.type not in ("text", "id"):
             checks.append(
-                f"case when not ({blank}) and ({_typed_expression(f)}) is null then "
-                f"'{f.name} ' || {raw} || ' is not {TYPE_WORDS[f.type]}' end"
+                f"case when not ({blank}) and {value} is null then "
+                f"'{f.name} ' || {_shown_sql(raw)} || ' is not {TYPE_WORDS[f.type]}' end"
             )
         if f.allowed:
             allowed = ", ".join(quote_literal(v) for v in f.allowed)
             checks.append(
-                f"case when not ({blank}) and {raw} not in ({allowed}) then "
-                f"'{f.name} ' || {raw} || ' is not one of {', '.join(f.allowed)}' end"
+                f"case when not ({blank}) and trim({raw}) not in ({allowed}) then "
+                f"'{f.name} ' || {_shown_sql(raw)} || ' is not one of {', '.join(f.allowed)}' end"
             )
-    if obj.key:
+    if obj.name == "OpportunityLineItem" and "PricebookEntryId" in present:
+        entry = 'src."PricebookEntryId"'
         checks.append(
-            f"case when dup_count > 1 then 'duplicate {obj.key} ' || src.{quote_ident(obj.key)} "
+            f"case when typed.\"Product2Id\" is null and nullif(trim({entry}), '') is not null "
+            f"then 'PricebookEntryId ' || {_shown_sql(entry)} "
+            "|| ' is not in this snapshot''s PricebookEntry file' end"
+        )
+    if obj.key:
+        key = f"typed.{quote_ident(obj.key)}"
+        checks.append(
+            f"case when dup_count > 1 then 'duplicate {obj.key} ' || {key} "
             f"|| ' in this file (' || dup_count || ' rows); all copies rejected' end"
         )
     return "list_filter([" + ", ".join(checks) + "], lambda x: x is not null)" if checks else "[]"
+
+
+def _csv_relation(path: Path, names: list[str]) -> str:
+    """SQL reading a CSV as text columns named `names`, structural problems to csv_rejects."""
+    columns = "{" + ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    return (
+        f"select * from read_csv({quote_literal(str(path))}, columns = {columns}, "
+        "header = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+        f"max_line_size = {MAX_LINE_BYTES}, store_rejects = true, "
+        "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', rejects_limit = 0)"
+    )
+
+
+# DuckDB's longest record: Salesforce's longest field is 131,072 characters (4 bytes each at
+# most in UTF-8), and a record may hold several.
+MAX_LINE_BYTES = 64 << 20
+
+
+def _read_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, names: list[str], where: str):
+    con.execute("drop table if exists csv_rejects; drop table if exists csv_scans")
+    try:
+        con.execute(
+            "create or replace temp table file_rows as select *, row_number() over () "
+            f"as _ordinal from ({_csv_relation(path, names)}) as src"
+        )
+    except duckdb.Error as exc:
+        raise FileLevelError(f"{where}: cannot be read as CSV ({exc})") from None
+
+
+def _read_parquet_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, obj: CrmObject, where: str
+) -> list[str]:
+    """file_rows from a Parquet file, every column as text (native DATE, BOOLEAN and DECIMAL
+    columns then read as the same values in a CSV); returns the canonical header."""
+    source = f"read_parquet({quote_literal(str(path))})"
+    try:
+        columns = list(con.sql(f"select * from {source}").columns)
+    except duckdb.Error as exc:
+        raise FileLevelError(f"{where}: not a readable Parquet file ({exc})") from None
+    header = canonical_header(obj, columns, where)
+    as_text = ", ".join(
+        f"{quote_ident(c)}::varchar as {quote_ident(h)}"
+        for c, h in zip(columns, header, strict=True)
+    )
+    con.execute(
+        f"create or replace temp table file_rows as select {as_text}, "
+        f"row_number() over () as _ordinal from {source}"
+    )
+    return header
+
+
+def _scan_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    names: list[str],
+    encoding: str,
+    scratch: Path,
+    where: str,
+) -> ScanResult:
+    """Read the CSV into file_rows while the independent scan counts its records (the two run
+    side by side: DuckDB releases the interpreter while it reads). A file the scan finds not
+    clean is rewritten without its bad records, and that copy is read instead."""
+    result: dict[str, object] = {}
+
+    def count() -> None:
+        try:
+            result["scan"] = scan(path, encoding)
+        except (ScanError, OSError) as exc:
+            result["error"] = exc
+
+    counter = threading.Thread(target=count, name="csv-record-scan")
+    counter.start()
+    try:
+        _read_csv_rows(con, path, names, where)
+    finally:
+        counter.join()
+    if "error" in result:
+        raise FileLevelError(f"{where}: {result['error']}")
+    scanned = result["scan"]
+    assert isinstance(scanned, ScanResult)
+    if scanned.clean:
+        return scanned
+    rewritten = scratch / "rewritten.csv"
+    try:
+        scanned = rewrite(path, encoding, rewritten)
+    except (ScanError, OSError) as exc:
+        raise FileLevelError(f"{where}: {exc}") from None
+    _read_csv_rows(con, rewritten, names, where)
+    return scanned
+
+
+def _header_of(export: ExportFile, path: Path, encoding: str) -> list[str]:
+    try:
+        with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
+            return csv_header(handle)
+    except UnicodeError:
+        raise FileLevelError(f"{export.name}: the header does not decode as {encoding}") from None
+    except OSError as exc:
+        raise FileLevelError(f"{export.name}: cannot be read ({exc.strerror})") from None
+    except ScanError as exc:
+        message = str(exc)
+        if path.stat().st_size == 0:
+            message = "the file is empty (not even a header line)"
+        raise FileLevelError(f"{export.name}: {message}") from None
 
 
 def load_file(
     con: duckdb.DuckDBPyConnection,
     obj: CrmObject,
     snapshot_date: date,
-    path: Path,
+    export: ExportFile | Path,
     load_id: str,
+    options: IngestOptions = IngestOptions(),
 ) -> LoadResult:
     """Load one export file of `obj` for `snapshot_date`, replacing that snapshot's rows.
 
     Idempotent: a file whose checksum is already recorded for this object and snapshot is
     skipped; any other file for the same snapshot replaces the earlier load (backfill and
-    re-delivery both work).
+    re-delivery both work). Every record the independent scan counts is loaded or
+    rejected, or the load fails naming the file.
     """
-    sha = file_sha256(path)
-    already = con.execute(
-        "select count(*) from raw._loads where object_name = ? and snapshot_date = ? "
-        "and file_sha256 = ?",
-        [obj.name, snapshot_date, sha],
-    ).fetchone()[0]
-    if already:
-        return LoadResult(obj.name, snapshot_date, str(path), 0, 0, 0, (), skipped=True)
+    if isinstance(export, Path):
+        export = ExportFile(export)
+    where = export.name
+    with tempfile.TemporaryDirectory(prefix="recurwise-load-", dir=options.scratch_dir) as tmp:
+        scratch = Path(tmp)
+        path, sha = _materialize(export, scratch)
+        already = con.execute(
+            "select count(*) from raw._loads where object_name = ? and snapshot_date = ? "
+            "and file_sha256 = ?",
+            [obj.name, snapshot_date, sha],
+        ).fetchone()[0]
+        if already:
+            return LoadResult(obj.name, snapshot_date, where, 0, 0, 0, (), skipped=True)
+        if export.is_parquet:
+            header = _read_parquet_rows(con, path, obj, where)
+            _check_columns(obj, header, where)
+            records = con.execute(
+                f"select sum(num_rows) from parquet_file_metadata({quote_literal(str(path))})"
+            ).fetchall()[0][0]
+            scanned = ScanResult(header, records=int(records or 0))
+        else:
+            encoding = detect_encoding(path, python_encoding(options.encoding))
+            header = canonical_header(obj, _header_of(export, path, encoding), where)
+            _check_columns(obj, header, where)
+            scanned = _scan_csv(con, path, header, encoding, scratch, where)
+        _collect_parse_rejects(con, scanned, from_csv=not export.is_parquet)
+        return _store(con, obj, snapshot_date, export, sha, load_id, header, scanned, options)
 
-    header = _parquet_header(con, path) if path.suffix.lower() == ".parquet" else read_header(path)
-    missing = [name for name in obj.required_fields if name not in header]
+
+def _check_columns(obj: CrmObject, header: list[str], where: str) -> None:
+    derivable = _derived_columns(obj, header)
+    missing = [n for n in obj.required_fields if n not in header and n not in derivable]
     if missing:
         raise FileLevelError(
-            f"{path}: required column {missing[0]} is missing (the header has: {', '.join(header)})"
+            f"{where}: required column {missing[0]} is missing "
+            f"(the header has: {', '.join(header)})"
         )
+    reserved = [n for n in header if n in VERSION_COLUMNS or n == "_ordinal"]
+    if reserved:
+        raise FileLevelError(
+            f"{where}: column {reserved[0]} is reserved for raw storage; rename it in the export"
+        )
+
+
+def _collect_parse_rejects(
+    con: duckdb.DuckDBPyConnection, scanned: ScanResult, from_csv: bool
+) -> None:
+    """parse_rejects: the scan's rejects and DuckDB's structural ones, at their file lines."""
+    breaks = pa.table(
+        {
+            "first_record": [b[0] for b in scanned.line_breaks],
+            "line_offset": [b[1] for b in scanned.line_breaks],
+        }
+    )
+    con.register("line_breaks_arrow", breaks)
+    con.execute(
+        "create or replace temp table line_breaks as select * from line_breaks_arrow; "
+        "create or replace temp table parse_rejects "
+        "(record_number bigint, line_number bigint, raw_values varchar, reason varchar)"
+    )
+    con.unregister("line_breaks_arrow")
+    rejects = scanned.rejects
+    if rejects:
+        con.executemany(
+            "insert into parse_rejects values (null, ?, ?, ?)",
+            [
+                [r.line_number, json.dumps({"line": r.raw_values}), r.reason]
+                for r in scanned.rejects
+            ],
+        )
+    if not from_csv:
+        return
+    # DuckDB numbers the records it reads from 2 (header = 1): record k of the scan.
+    con.execute(
+        f"""
+        insert into parse_rejects
+        -- DuckDB reports a short record once per missing column: keep one reason a line.
+        select line - 1, null, json_object('line', {_shown_sql("any_value(csv_line)")}),
+               arg_min(case error_type
+                   when 'MISSING COLUMNS' then 'too few fields: ' || error_message
+                   when 'TOO MANY COLUMNS' then 'too many fields: ' || error_message
+                   when 'INVALID ENCODING' then 'the line is not valid UTF-8'
+                   else lower(error_type) || ': ' || error_message
+               end, column_idx)
+        from csv_rejects
+        group by line
+        """
+    )
+    con.execute(
+        """
+        update parse_rejects p set line_number = p.record_number + b.line_offset
+        from (
+            select r.record_number, b.line_offset
+            from parse_rejects r
+            asof join line_breaks b on r.record_number >= b.first_record
+        ) b
+        where p.record_number = b.record_number
+        """
+    )
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    obj: CrmObject,
+    snapshot_date: date,
+    export: ExportFile,
+    sha: str,
+    load_id: str,
+    header: list[str],
+    scanned: ScanResult,
+    options: IngestOptions,
+) -> LoadResult:
+    """Type and check file_rows, reconcile with the scan, then replace the snapshot's rows."""
+    where = export.name
+    read_rows, reader_rejects = con.execute(
+        "select (select count(*) from file_rows), "
+        "(select count(*) from parse_rejects where record_number is not null)"
+    ).fetchone()
+    if read_rows + reader_rejects != scanned.records:
+        first = con.execute(
+            "select min(line_number) from parse_rejects where record_number is not null"
+        ).fetchone()[0]
+        near = f"; the first record it could not read is on line {first}" if first else ""
+        raise FileLevelError(
+            f"{where}: an RFC 4180 scan counts {scanned.total:,} records, but the reader "
+            f"accounts for {read_rows + reader_rejects + len(scanned.rejects):,}{near}. "
+            "Nothing of this file was loaded."
+        )
+    header = _add_derived_columns(con, obj, snapshot_date, header)
     declared = {f.name for f in obj.fields}
     extras = tuple(n for n in header if n not in declared)
     present = set(header)
 
-    source_sql, has_csv_rejects = _source_relation(path, header)
-    con.execute("drop table if exists csv_rejects; drop table if exists csv_scans")
-    try:
-        con.execute(
-            f"create or replace temp table file_rows as "
-            f"select *, row_number() over () as _ordinal from ({source_sql}) as src"
-        )
-    except duckdb.Error as exc:
-        raise FileLevelError(f"{path}: cannot be read as CSV ({exc})") from None
-
-    # Structural rejects (too many / too few fields, bad quoting, bad UTF-8) from the reader.
-    con.execute(
-        "create or replace temp table parse_rejects "
-        "(line_number bigint, raw_values varchar, reason varchar)"
-    )
-    if has_csv_rejects:
-        con.execute(
-            """
-            insert into parse_rejects
-            -- DuckDB reports a short record once per missing column: keep one reason a line.
-            select line, any_value(csv_line),
-                   arg_min(case error_type
-                       when 'MISSING COLUMNS' then 'too few fields: ' || error_message
-                       when 'TOO MANY COLUMNS' then 'too many fields: ' || error_message
-                       else lower(error_type) || ': ' || error_message
-                   end, column_idx)
-            from csv_rejects
-            group by line
-            """
-        )
-
-    # Line numbers of the parsed rows: the k-th parsed row sits after the header and after
-    # every rejected record that precedes it (DuckDB counts lines by records, header = 1).
+    # Line numbers of the read rows: the k-th read row is record k + (reader rejects before
+    # it) of the file the reader saw; its line is that record's number + the scan's offset.
     con.execute(
         """
         create or replace temp table row_lines as
         with rejected as (
             select
-                line_number - row_number() over (order by line_number) as first_ordinal_after,
-                row_number() over (order by line_number) as rejects_before
-            from parse_rejects
+                record_number - row_number() over (order by record_number) as first_ordinal_after,
+                row_number() over (order by record_number) as rejects_before
+            from parse_rejects where record_number is not null
+        ),
+        records as (
+            select f._ordinal, f._ordinal + coalesce(r.rejects_before, 0) as record_number
+            from file_rows f
+            asof left join rejected r on f._ordinal >= r.first_ordinal_after
         )
-        select f._ordinal, f._ordinal + 1 + coalesce(r.rejects_before, 0) as _line_number
-        from file_rows f
-        asof left join rejected r on f._ordinal >= r.first_ordinal_after
+        select r._ordinal, r.record_number + b.line_offset as _line_number
+        from records r
+        asof join line_breaks b on r.record_number >= b.first_record
         """
     )
-
-    key_window = f"count(*) over (partition by src.{quote_ident(obj.key)})" if obj.key else "1"
     typed_columns = ", ".join(
-        f"{_typed_expression(f)} as {quote_ident(f.name)}" for f in obj.fields if f.name in present
+        f"{_typed_expression(f, 'src.' + quote_ident(f.name))} as {quote_ident(f.name)}"
+        for f in obj.fields
+        if f.name in present
     )
+    key_window = f"count(*) over (partition by {quote_ident(obj.key)})" if obj.key else "1"
     extra_columns = "".join(f", src.{quote_ident(n)}" for n in extras)
-    con.execute(
-        f"""
-        create or replace temp table checked_rows as
-        select {typed_columns}{extra_columns},
-               src._ordinal,
-               l._line_number,
-               {_problems_expression(obj, present)} as _problems
-        from (select *, {key_window} as dup_count from file_rows src) src
-        join row_lines l using (_ordinal)
-        """
-    )
+    typed_names = ", ".join(f"typed.{quote_ident(f.name)}" for f in obj.fields if f.name in present)
+    time_zone = con.execute("select current_setting('TimeZone')").fetchone()[0]
+    # Date-times without an offset are in the org's time zone, never the machine's.
+    con.execute(f"set TimeZone = {quote_literal(options.org_time_zone)}")
+    try:
+        con.execute(
+            f"""
+            create or replace temp table checked_rows as
+            with typed as (
+                select src._ordinal, {typed_columns} from file_rows src
+            ),
+            keyed as (
+                select *, {key_window} as dup_count from typed
+            )
+            select {typed_names}{extra_columns}, src._ordinal, l._line_number,
+                   {_problems_expression(obj, present)} as _problems
+            from keyed typed
+            join file_rows src on src._ordinal = typed._ordinal
+            join row_lines l on l._ordinal = typed._ordinal
+            """
+        )
+    finally:
+        con.execute(f"set TimeZone = {quote_literal(time_zone)}")
     # The raw values of a rejected row, as the file had them (only rejected rows need them).
     raw_values = (
         "json_object("
         + ", ".join(f"{quote_literal(n)}, src.{quote_ident(n)}" for n in header)
         + ")::varchar"
     )
-
-    reserved = [name for name in extras if name in VERSION_COLUMNS]
-    if reserved:
-        raise FileLevelError(
-            f"{path}: column {reserved[0]} is reserved for raw storage; rename it in the export"
-        )
     columns = data_columns(con, obj)
     new_extras = [name for name in extras if name not in columns]
     for name in new_extras:
@@ -419,9 +809,7 @@ def load_file(
             "delete from raw._loads where object_name = ? and snapshot_date = ?",
             [obj.name, snapshot_date],
         )
-        store_snapshot(
-            con, obj, snapshot_date, source_file=str(path), file_sha256=sha, load_id=load_id
-        )
+        store_snapshot(con, obj, snapshot_date, source_file=where, file_sha256=sha, load_id=load_id)
         con.execute(
             f"""
             insert into raw.rejects
@@ -433,7 +821,7 @@ def load_file(
             select ?, ?::date, ?, line_number, raw_values, reason, ?, current_timestamp::timestamp
             from parse_rejects
             """,
-            [obj.name, snapshot_date, str(path), load_id] * 2,
+            [obj.name, snapshot_date, where, load_id] * 2,
         )
         loaded, rejected_rows = con.execute(
             "select count(*) filter (len(_problems) = 0), count(*) filter (len(_problems) > 0) "
@@ -446,7 +834,7 @@ def load_file(
             [
                 obj.name,
                 snapshot_date,
-                str(path),
+                where,
                 sha,
                 loaded + rejected,
                 loaded,
@@ -463,12 +851,10 @@ def load_file(
         con.execute(
             "drop table if exists file_rows; drop table if exists checked_rows; "
             "drop table if exists row_lines; drop table if exists parse_rejects; "
-            "drop table if exists incoming"
+            "drop table if exists line_breaks; drop table if exists incoming"
         )
     _checkpoint(con)
-    return LoadResult(
-        obj.name, snapshot_date, str(path), loaded + rejected, loaded, rejected, extras
-    )
+    return LoadResult(obj.name, snapshot_date, where, loaded + rejected, loaded, rejected, extras)
 
 
 def load_absent(
@@ -514,32 +900,74 @@ def load_absent(
     return LoadResult(obj.name, snapshot_date, "", 0, 0, 0, ())
 
 
-def find_file(snapshot_dir: Path, obj: CrmObject) -> Path | None:
-    """The export file of `obj` in a snapshot folder (CSV preferred, Parquet accepted)."""
-    for suffix in (".csv", ".parquet"):
-        candidate = snapshot_dir / f"{obj.name}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+_SNAPSHOT_NAME = re.compile(r"([0-9]{4})-?([0-9]{2})-?([0-9]{2})")
 
 
-def list_snapshots(landing: Path) -> dict[date, Path]:
-    """Snapshot folders (named YYYY-MM-DD) of a landing directory, oldest first."""
+@dataclass
+class Landing:
+    snapshots: dict[date, Path]  # snapshot date -> folder, oldest first
+    ignored: list[str]  # entries that are not snapshot folders (reported as warnings)
+
+
+def scan_landing(landing: Path) -> Landing:
+    """Snapshot folders (named YYYY-MM-DD, or YYYYMMDD) of a landing directory.
+
+    A folder whose name is no date (`latest`, `2026-02-30`) is listed in `ignored`; two
+    folders naming one date (`2026-11-16` and `20261116`) are a file-level error: which one
+    is the export of that day is a person's call.
+    """
     if not landing.is_dir():
         raise FileLevelError(f"{landing}: landing directory does not exist")
-    snapshots = {}
-    for child in landing.iterdir():
-        if not child.is_dir():
+    snapshots: dict[date, Path] = {}
+    ignored = []
+    for child in sorted(landing.iterdir()):
+        if child.name.startswith("."):
             continue
+        match = _SNAPSHOT_NAME.fullmatch(child.name) if child.is_dir() else None
         try:
-            snapshots[date.fromisoformat(child.name)] = child
+            snapshot_date = date(*(int(part) for part in match.groups())) if match else None
         except ValueError:
+            snapshot_date = None
+        if snapshot_date is None:
+            ignored.append(child.name + ("/" if child.is_dir() else ""))
             continue
+        if snapshot_date in snapshots:
+            raise FileLevelError(
+                f"{landing}: two folders name snapshot {snapshot_date}: "
+                f"{snapshots[snapshot_date].name} and {child.name}; keep one"
+            )
+        snapshots[snapshot_date] = child
     if not snapshots:
         raise FileLevelError(
             f"{landing}: no snapshot folders (expected sub-folders named YYYY-MM-DD)"
         )
     for snapshot_date, folder in snapshots.items():
-        if not any(find_file(folder, o) for o in OBJECTS):
+        if not snapshot_files(folder).files:
             raise FileLevelError(f"{folder}: snapshot {snapshot_date} holds no CRM export files")
-    return dict(sorted(snapshots.items()))
+    return Landing(dict(sorted(snapshots.items())), ignored)
+
+
+def list_snapshots(landing: Path) -> dict[date, Path]:
+    """Snapshot folders of a landing directory, oldest first (see scan_landing)."""
+    return scan_landing(landing).snapshots
+
+
+def landing_warnings(landing: Path) -> list[str]:
+    """What a build of `landing` will not load, in words: folders that are no snapshot,
+    files in snapshot folders that name no CRM object."""
+    found = scan_landing(landing)
+    warnings = []
+    if found.ignored:
+        warnings.append(
+            f"{landing}: not snapshot folders (name them YYYY-MM-DD), not loaded: "
+            + ", ".join(found.ignored)
+        )
+    for folder in found.snapshots.values():
+        ignored = snapshot_files(folder).ignored
+        if ignored:
+            shown_names = ", ".join(Path(name).name for name in ignored[:10])
+            more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+            warnings.append(
+                f"{folder}: files that name no CRM object, not loaded: {shown_names}{more}"
+            )
+    return warnings
