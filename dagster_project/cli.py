@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--as-of", type=_date, help="as-of date (default: latest snapshot)")
     for command in (build, demo := sub.add_parser("demo", help="build the bundled demo snapshots")):
         command.add_argument(
+            "--accept-snapshot",
+            dest="accepted_snapshots",
+            type=_date,
+            action="append",
+            default=[],
+            metavar="DATE",
+            help="publish this snapshot although a delivery gate stopped it (an object "
+            "empty, shrunk or mostly rejected) once you know the change is real",
+        )
+        command.add_argument(
             "--build-filter",
             help="SQL condition over stg_crm__opportunities choosing the subscription "
             f"builder's sources (default: {DEFAULT_BUILD_FILTER})",
@@ -290,13 +300,27 @@ def main(argv: list[str] | None = None) -> None:
             settings = parse_settings(args.settings)
             print_summary(
                 run_build(
-                    args.landing, args.warehouse, args.as_of, console, args.build_filter, settings
+                    args.landing,
+                    args.warehouse,
+                    args.as_of,
+                    console,
+                    args.build_filter,
+                    settings,
+                    args.accepted_snapshots,
                 )
             )
         elif args.command == "demo":
             settings = parse_settings(args.settings)
             print_summary(
-                run_build(DEMO_LANDING, args.warehouse, None, console, args.build_filter, settings)
+                run_build(
+                    DEMO_LANDING,
+                    args.warehouse,
+                    None,
+                    console,
+                    args.build_filter,
+                    settings,
+                    args.accepted_snapshots,
+                )
             )
         elif args.command == "generate":
             cmd_generate(args)

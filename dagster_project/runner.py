@@ -19,7 +19,7 @@ from dagster_project.lib.build_filter import (
     BuildFilterError,
     validate_build_filter,
 )
-from dagster_project.lib.ingest import FileLevelError, list_snapshots
+from dagster_project.lib.ingest import FileLevelError, landing_warnings, list_snapshots
 from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.warehouse import (
     PARTIAL_PARSE,
@@ -65,9 +65,13 @@ def configure_environment(
     as_of: date | None,
     build_filter: str | None = None,
     dbt_vars: dict[str, object] | None = None,
+    accepted_snapshots: list[date] | None = None,
 ) -> None:
     """The settings the Dagster resources and dbt's profiles.yml read."""
     os.environ["RECURWISE_DBT_VARS"] = json.dumps(dbt_vars or {})
+    os.environ["RECURWISE_ACCEPT_SNAPSHOTS"] = ",".join(
+        d.isoformat() for d in accepted_snapshots or []
+    )
     os.environ["RECURWISE_BUILD_FILTER"] = build_filter or DEFAULT_BUILD_FILTER
     os.environ["RECURWISE_LANDING"] = str(landing)
     os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
@@ -130,8 +134,12 @@ def run_build(
     console: Console | None = None,
     build_filter: str | None = None,
     dbt_vars: dict[str, object] | None = None,
+    accepted_snapshots: list[date] | None = None,
 ) -> BuildSummary:
-    """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`."""
+    """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`.
+
+    `accepted_snapshots`: snapshot dates a person checked, published past the delivery
+    gates (SPEC 3)."""
     import dagster as dg
 
     console = console or Console(stderr=True)
@@ -148,11 +156,12 @@ def run_build(
     try:
         # Every landing folder is a snapshot partition; this run loads them all at once.
         snapshot_keys = [d.isoformat() for d in list_snapshots(landing)]
+        ignored = landing_warnings(landing)
     except FileLevelError as exc:
         raise BuildError(str(exc)) from None
     started = time.monotonic()
     with build_lock(warehouse):
-        configure_environment(landing, warehouse, as_of, build_filter, dbt_vars)
+        configure_environment(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
         with console.status("Parsing the dbt project"):
             # With dbt variables (--set, --as-of) the invocations' parse differs from this
             # one (dbt keys a parse on them): they keep their own.
@@ -188,7 +197,7 @@ def run_build(
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         step_seconds=progress.seconds,
-        warnings=progress.warnings,
+        warnings=ignored + progress.warnings,
     )
     _fill_summary(summary)
     # The warehouse is published: a report that cannot be written is a warning, not a failure.

@@ -11,11 +11,17 @@ from datetime import date
 import dagster as dg
 
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
-from dagster_project.lib.crm_schema import OBJECTS, CrmObject
+from dagster_project.lib.crm_schema import OBJECTS, OBJECTS_BY_NAME, CrmObject
+from dagster_project.lib.csv_scan import python_encoding
 from dagster_project.lib.ingest import (
+    DeliveryLimits,
     FileLevelError,
+    IngestOptions,
+    check_time_zone,
+    delivery_problems,
     ensure_raw_schema,
     find_file,
+    landing_warnings,
     list_snapshots,
     load_absent,
     load_file,
@@ -79,6 +85,8 @@ def raw_snapshots(
     context.log.info(
         f"{len(snapshots)} snapshot folders in {settings.landing}; work file {warehouse.path}"
     )
+    for warning in landing_warnings(settings.landing):
+        context.log.warning(warning)
     return dg.MaterializeResult(
         metadata={
             "snapshots_in_run": len(snapshots),
@@ -88,12 +96,31 @@ def raw_snapshots(
     )
 
 
+def ingest_options(
+    con, settings: BuildSettings, warehouse: WorkWarehouse
+) -> tuple[IngestOptions, DeliveryLimits]:
+    """How this build reads its files and gates its deliveries, from its settings."""
+    try:
+        encoding = str(settings.setting("export_encoding"))
+        python_encoding(encoding)
+        time_zone = str(settings.setting("org_time_zone"))
+        check_time_zone(con, time_zone)
+        limits = DeliveryLimits(
+            max_row_drop_pct=float(settings.setting("max_row_drop_pct")),
+            max_reject_pct=float(settings.setting("max_reject_pct")),
+        )
+    except ValueError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    options = IngestOptions(encoding, time_zone, scratch_dir=warehouse.path.parent)
+    return options, limits
+
+
 def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
     required = "" if obj.optional else " Required in every snapshot."
 
     @dg.asset(
         key=dg.AssetKey(["raw", obj.table]),
-        deps=[SNAPSHOTS_KEY],
+        deps=[SNAPSHOTS_KEY, *(dg.AssetKey(["raw", OBJECTS_BY_NAME[n].table]) for n in obj.reads)],
         **PARTITIONED,
         group_name="ingest",
         owners=["team:data-engineering"],
@@ -111,22 +138,29 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         per_snapshot = {}
         # This run's snapshots only: snapshots loaded by earlier builds stay as they are.
         folders = run_snapshot_folders(context, settings)
+        problems = []
         with warehouse.connect() as con:
+            options, limits = ingest_options(con, settings, warehouse)
             for snapshot_date, folder in folders.items():
-                path = find_file(folder, obj)
-                if path is None and not obj.optional:
-                    raise dg.Failure(
-                        description=f"{folder}: {obj.name}.csv is missing from snapshot "
-                        f"{snapshot_date} (it is required in every snapshot)"
-                    )
                 try:
+                    path = find_file(folder, obj)
+                    if path is None and not obj.optional:
+                        raise FileLevelError(
+                            f"{folder}: {obj.name}.csv is missing from snapshot "
+                            f"{snapshot_date} (it is required in every snapshot)"
+                        )
                     result = (
                         load_absent(con, obj, snapshot_date, load_id)  # empty (SPEC 2)
                         if path is None
-                        else load_file(con, obj, snapshot_date, path, load_id)
+                        else load_file(con, obj, snapshot_date, path, load_id, options)
                     )
                 except FileLevelError as exc:
                     raise dg.Failure(description=str(exc)) from None
+                accepted = str(snapshot_date) in settings.accepted_snapshot_dates
+                if not result.skipped and not accepted:
+                    problems += [
+                        (snapshot_date, p) for p in delivery_problems(con, obj, result, limits)
+                    ]
                 if result.skipped:
                     skipped += 1
                     continue
@@ -137,13 +171,22 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
                 )
                 if result.rows_rejected:
                     context.log.warning(
-                        f"{path}: {result.rows_rejected} of {result.rows_in_file} rows rejected; "
-                        f"see raw.rejects where object_name = '{obj.name}'"
+                        f"{result.source_file}: {result.rows_rejected} of {result.rows_in_file} "
+                        f"rows rejected; see raw.rejects where object_name = '{obj.name}'"
                     )
                 if result.extra_columns:
                     context.log.info(
-                        f"{path}: extra columns kept: {', '.join(result.extra_columns)}"
+                        f"{result.source_file}: extra columns kept: "
+                        f"{', '.join(result.extra_columns)}"
                     )
+        if problems:
+            # The work file is thrown away: the published warehouse stays as it was.
+            dates = sorted({str(d) for d, _ in problems})
+            raise dg.Failure(
+                description="; ".join(p for _, p in problems)
+                + ". If the delivery is right, publish it with "
+                + " ".join(f"--accept-snapshot {d}" for d in dates)
+            )
         return dg.MaterializeResult(
             metadata={
                 "rows_loaded": loaded,

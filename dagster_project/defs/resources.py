@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from dagster_project.dbt_project import project_vars
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.warehouse import (
     dbt_target_dir,
@@ -25,6 +26,8 @@ class BuildSettings(dg.ConfigurableResource):
     dbt_vars_json: str = "{}"
     # SQL condition over stg_crm__opportunities choosing the builder's sources (SPEC 4.8).
     subscription_build_filter: str = DEFAULT_BUILD_FILTER
+    # Snapshot dates (YYYY-MM-DD, comma-separated) a person accepted past the delivery gates.
+    accepted_snapshots: str = ""
 
     def dbt_vars(self) -> dict[str, object]:
         """The dbt vars of this build: the settings given on the command line, and as-of."""
@@ -32,6 +35,15 @@ class BuildSettings(dg.ConfigurableResource):
         if self.as_of_date:
             values["as_of_date"] = self.as_of_date
         return values
+
+    def setting(self, name: str) -> object:
+        """A setting of this build: given on the command line, else dbt_project.yml's."""
+        values = self.dbt_vars()
+        return values[name] if values.get(name) is not None else project_vars()[name]
+
+    @property
+    def accepted_snapshot_dates(self) -> set[str]:
+        return {d.strip() for d in self.accepted_snapshots.split(",") if d.strip()}
 
     @property
     def landing(self) -> Path:
@@ -81,6 +93,7 @@ def resources() -> dg.Definitions:
         as_of_date=dg.EnvVar("RECURWISE_AS_OF"),
         dbt_vars_json=dg.EnvVar("RECURWISE_DBT_VARS"),
         subscription_build_filter=dg.EnvVar("RECURWISE_BUILD_FILTER"),
+        accepted_snapshots=dg.EnvVar("RECURWISE_ACCEPT_SNAPSHOTS"),
     )
     return dg.Definitions(
         resources={"settings": settings, "warehouse": WorkWarehouse(settings=settings)}

@@ -971,3 +971,56 @@ def landing_warnings(landing: Path) -> list[str]:
                 f"{folder}: files that name no CRM object, not loaded: {shown_names}{more}"
             )
     return warnings
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """The delivery gates of SPEC 3, from the settings max_row_drop_pct and max_reject_pct."""
+
+    max_row_drop_pct: float = 50
+    max_reject_pct: float = 5
+
+
+def delivery_problems(
+    con: duckdb.DuckDBPyConnection, obj: CrmObject, result: LoadResult, limits: DeliveryLimits
+) -> list[str]:
+    """Why a snapshot just loaded must not be published without a person's word (SPEC 3):
+    a required object without rows, rows falling by more than the limit against the
+    previous snapshot, or more than the limit of a file's rows rejected."""
+    day = f"{obj.name}, snapshot {result.snapshot_date}"
+    source = result.source_file or f"no {obj.name} file"
+    problems = []
+    if not obj.optional and result.rows_in_file == 0:
+        problems.append(f"{day}: {source} has no rows (a required object must have rows)")
+    if (
+        result.rows_in_file
+        and result.rows_rejected * 100 > limits.max_reject_pct * result.rows_in_file
+    ):
+        problems.append(
+            f"{day}: {result.rows_rejected:,} of {result.rows_in_file:,} rows of {source} "
+            f"rejected ({100 * result.rows_rejected / result.rows_in_file:.0f}%, more than "
+            f"max_reject_pct {limits.max_reject_pct:g}%); see raw.rejects"
+        )
+    previous = con.execute(
+        "select snapshot_date, rows_loaded from raw._loads where object_name = ? "
+        "and snapshot_date < ? order by snapshot_date desc limit 1",
+        [obj.name, result.snapshot_date],
+    ).fetchall()
+    if previous:
+        before_date, before = previous[0]
+        if before and (before - result.rows_loaded) * 100 > limits.max_row_drop_pct * before:
+            problems.append(
+                f"{day}: {result.rows_loaded:,} rows loaded, {before:,} on {before_date} "
+                f"(down {100 * (before - result.rows_loaded) / before:.0f}%, more than "
+                f"max_row_drop_pct {limits.max_row_drop_pct:g}%)"
+            )
+    return problems
+
+
+def check_time_zone(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """A ValueError unless DuckDB knows the time zone `name` (org_time_zone)."""
+    known = con.execute(
+        "select count(*) from pg_timezone_names() where name = ?", [name]
+    ).fetchall()[0][0]
+    if not known:
+        raise ValueError(f"org_time_zone {name!r} is not a time zone name such as Europe/Berlin")

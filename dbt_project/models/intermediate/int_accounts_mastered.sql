@@ -1,18 +1,54 @@
 -- Every account (deleted ones too, so merged records still resolve) mapped to its master
 -- account, the customer every customer-level figure is computed for (SPEC 4.2).
-with accounts as (
+with recursive accounts as (
     select * from {{ ref('stg_crm__accounts') }}
 ),
 
--- A merged account belongs to its MasterRecordId; follow a merge chain up to three links.
-merge_resolved as (
+-- A merged account belongs to its MasterRecordId, followed through any number of merges.
+merge_links as (
     select
         a.account_id,
-        coalesce(m3.account_id, m2.account_id, m1.account_id, a.account_id) as merged_into_id
+        a.master_record_id as merged_into_id
     from accounts as a
-    left join accounts as m1 on a.master_record_id = m1.account_id
-    left join accounts as m2 on m1.master_record_id = m2.account_id
-    left join accounts as m3 on m2.master_record_id = m3.account_id
+    inner join accounts as m on a.master_record_id = m.account_id
+    where a.master_record_id <> a.account_id
+),
+
+-- Every account walks its merge chain; a walk stops before an account it already passed.
+merge_walks as (
+    select
+        account_id,
+        [account_id] as path
+    from accounts
+    union all
+    select
+        w.account_id,
+        list_append(w.path, l.merged_into_id) as path
+    from merge_walks as w
+    inner join merge_links as l on w.path[-1] = l.account_id
+    where not list_contains(w.path, l.merged_into_id)
+),
+
+walk_ends as (
+    select
+        account_id,
+        arg_max(path, len(path)) as path
+    from merge_walks
+    group by account_id
+),
+
+-- A walk ends at an account merged into nothing, or in a cycle of merges (A into B, B
+-- into A): the whole cycle is one customer, keyed by its lowest Id.
+merge_resolved as (
+    select
+        e.account_id,
+        l.account_id is not null as is_merge_cycle,
+        case
+            when l.account_id is null then e.path[-1]
+            else list_min(e.path[list_position(e.path, l.merged_into_id):])
+        end as merged_into_id
+    from walk_ends as e
+    left join merge_links as l on e.path[-1] = l.account_id
 ),
 
 keyed as (
@@ -22,6 +58,7 @@ keyed as (
         a.created_date,
         coalesce(a.is_deleted, false) as is_deleted,
         r.merged_into_id,
+        r.is_merge_cycle,
         {{ normalized_domain('a.website') }} as website_domain,
         {{ normalized_company_name('a.account_name') }} as normalized_name
     from accounts as a
@@ -60,6 +97,7 @@ final as (
         g.website_domain,
         g.normalized_name,
         g.is_deleted,
+        g.is_merge_cycle,
         g.account_id = m.master_account_id as is_master
     from grouped as g
     inner join masters as m on g.customer_key = m.customer_key
