@@ -22,6 +22,7 @@ EXPECTED_GROUPS = {
         "raw/order_item",
         "raw/contract",
         "raw/user",
+        "raw/pricebook_entry",
         "raw/dated_conversion_rate",
     },
     "publish": {"published_warehouse"},

@@ -43,6 +43,9 @@ class Field:
     type: str = "text"
     required: bool = False
     allowed: tuple[str, ...] = ()
+    # An empty checkbox is false (SPEC 2.1), except where empty means "not set here":
+    # a line's Exclude_From_Upgrade__c defers to its product's (SPEC 4.8).
+    empty_is_unset: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -115,7 +118,7 @@ OBJECTS: tuple[CrmObject, ...] = (
         _f("*Id", "id"), _f("*OpportunityId", "id"), _f("*Product2Id", "id"),
         _f("*Quantity", "number"), _f("*UnitPrice", "number"), _f("Discount", "number"),
         _f("TotalPrice", "number"), _f("ServiceDate", "date"), _f("Order_No__c"),
-        _f("Exclude_From_Upgrade__c", "bool"),
+        Field("Exclude_From_Upgrade__c", "bool", empty_is_unset=True),
     ), reads=("PricebookEntry",)),
     CrmObject("OpportunityLineItemSchedule", "opportunity_line_item_schedule", (
         _f("*Id", "id"), _f("*OpportunityLineItemId", "id"),

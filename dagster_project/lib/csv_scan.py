@@ -6,10 +6,12 @@ account for every one (loaded + rejected = records). It also finds what would ma
 reader lose rows, and keeps it away from DuckDB:
 
 - a stray or unclosed quote: a quoted field that runs across several lines of the file
-  and leaves its record with the wrong number of fields, or runs past the longest field
-  Salesforce can hold (a long text area, 131,072 characters). Without this, the rest of
-  the file becomes one value. The line where the quote opened is rejected and reading
-  resumes on the next line, so only that line is lost;
+  whose lines read as records of their own (at least two, and half of them), or runs past
+  the longest field Salesforce can hold (a long text area, 131,072 characters). Without
+  this, the rest of the file becomes one value. The line where the quote opened is
+  rejected and reading resumes on the next line, so only that line is lost (a quote that
+  swallows just the next line cannot be told from a real two-line value: that record is
+  rejected as one, with both lines);
 - a field longer than Salesforce allows (the record is rejected, not the file);
 - a record with too many or too few fields, a line that does not decode in the export's
   encoding (rejected with their line);
@@ -139,6 +141,9 @@ def scan(path: Path, encoding: str) -> ScanResult:
                 result.records += 1
                 line = reader.line_num + 1  # the header's line was read by another reader
                 if line - previous_line != 1:  # a value with a line break: later lines shift
+                    if line - previous_line > 2 and _holds_records(row, width):
+                        result.clean = False  # perhaps a stray quote: rewrite() decides
+                        return result
                     result.line_breaks.append((result.records + 1, line - result.records))
                 previous_line = line
         except csv.Error:
@@ -209,17 +214,29 @@ def _keep(result: ScanResult, start: int, raw: list[str], sink) -> None:
 def _record_problem(row: list[str], raw: list[str], width: int, encoding: str) -> str | None:
     if any(_UNDECODED.search(line) for line in raw):
         return f"the line does not decode as {encoding.removesuffix('-sig')}"
-    if len(row) == width:
-        return None
     if len(raw) > 2 and _swallowed_records(raw[1:], width):
         return (
             "stray quote: a quoted field opened on this line runs across "
             f"{len(raw)} lines and leaves the record with {len(row)} fields, not {width}"
         )
+    if len(row) == width:
+        return None
     kind = "too many" if len(row) > width else "too few"
     if "".join(raw).count('"') % 2:
         return f"unclosed quote: {len(row)} fields, the header has {width}"
     return f"{kind} fields: {len(row)}, the header has {width}"
+
+
+def _holds_records(row: list[str], width: int) -> bool:
+    """True when values of a multi-line record hold at least two lines with a record's
+    worth of commas: the sign of a stray quote that _swallowed_records then confirms."""
+    full = sum(
+        segment.count(",") >= width - 1
+        for value in row
+        if "\n" in value or "\r" in value
+        for segment in value.splitlines()
+    )
+    return full >= 2
 
 
 def _swallowed_records(lines: list[str], width: int) -> bool:

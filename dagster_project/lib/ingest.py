@@ -394,8 +394,9 @@ def _typed_expression(f: Field, source: str) -> str:
         return _id_expression(col)
     if f.type == "bool":
         # Some tools write an unchecked checkbox as an empty field (SPEC 2.1).
+        value = f"lower({col})" if f.empty_is_unset else f"coalesce(lower({col}), 'false')"
         return (
-            f"case coalesce(lower({col}), 'false') when 'true' then true when '1' then true "
+            f"case {value} when 'true' then true when '1' then true "
             f"when 'false' then false when '0' then false end"
         )
     if f.type == "date":
@@ -527,27 +528,32 @@ def _scan_csv(
 ) -> ScanResult:
     """Read the CSV into file_rows while the independent scan counts its records (the two run
     side by side: DuckDB releases the interpreter while it reads). A file the scan finds not
-    clean is rewritten without its bad records, and that copy is read instead."""
-    result: dict[str, object] = {}
+    clean (or not UTF-8) is rewritten without its bad records, and that copy is read."""
+    if encoding.startswith("utf-8"):
+        outcome: dict[str, object] = {}
 
-    def count() -> None:
+        def count() -> None:
+            try:
+                outcome["scan"] = scan(path, encoding)
+            except (ScanError, OSError) as exc:
+                outcome["error"] = exc
+
+        counter = threading.Thread(target=count, name="csv-record-scan")
+        counter.start()
         try:
-            result["scan"] = scan(path, encoding)
-        except (ScanError, OSError) as exc:
-            result["error"] = exc
-
-    counter = threading.Thread(target=count, name="csv-record-scan")
-    counter.start()
-    try:
-        _read_csv_rows(con, path, names, where)
-    finally:
-        counter.join()
-    if "error" in result:
-        raise FileLevelError(f"{where}: {result['error']}")
-    scanned = result["scan"]
-    assert isinstance(scanned, ScanResult)
-    if scanned.clean:
-        return scanned
+            _read_csv_rows(con, path, names, where)
+        except FileLevelError as exc:
+            outcome["read_error"] = exc
+        finally:
+            counter.join()
+        if "error" in outcome:
+            raise FileLevelError(f"{where}: {outcome['error']}")
+        scanned = outcome["scan"]
+        assert isinstance(scanned, ScanResult)
+        if scanned.clean:
+            if "read_error" in outcome:
+                raise outcome["read_error"]
+            return scanned
     rewritten = scratch / "rewritten.csv"
     try:
         scanned = rewrite(path, encoding, rewritten)
