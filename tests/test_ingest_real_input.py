@@ -4,6 +4,7 @@ against what ingest reports about itself."""
 
 import csv
 import io
+import shutil
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from dagster_project.lib.ingest import (
     load_file,
     snapshot_files,
 )
+from dagster_project.runner import DEMO_LANDING, BuildError, run_build
 
 SNAPSHOT = date(2026, 1, 5)
 OPPORTUNITY = OBJECTS_BY_NAME["Opportunity"]
@@ -298,3 +300,46 @@ def test_random_damage_never_loses_a_good_record(tmp_path_factory, names, stray,
     assert loaded_ids(con) == {r[0] for r in rows} - {rows[stray][0]}
     assert (result.rows_in_file, result.rows_rejected) == (len(rows), 1)
     assert [line for line, _ in rejects(con)] == [stray + 2]
+
+
+def test_a_bad_delivery_is_blocked_before_publish_and_published_once_accepted(demo_build, tmp_path):
+    """Day 5 of the demo arrives with Opportunity.csv holding only its header, Contract.csv
+    cut to a tenth and every line item's Quantity unreadable: the build stops before
+    publish naming all three, the published warehouse stays byte for byte; accepted, the
+    day is published."""
+    landing = tmp_path / "landing"
+    shutil.copytree(DEMO_LANDING, landing)
+    day5 = landing / "2026-11-17"
+    shutil.copytree(landing / "2026-11-16", day5)
+    header, _ = read_rows(day5 / "Opportunity.csv")
+    write_csv(day5 / "Opportunity.csv", [], header=header)
+    header, contracts = read_rows(day5 / "Contract.csv")
+    write_csv(day5 / "Contract.csv", contracts[: len(contracts) // 10], header=header)
+    header, lines = read_rows(day5 / "OpportunityLineItem.csv")
+    at = header.index("Quantity")
+    write_csv(day5 / "OpportunityLineItem.csv",
+              [[*r[:at], "n/a", *r[at + 1 :]] for r in lines], header=header)  # fmt: skip
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_build.warehouse, warehouse)
+    published = warehouse.read_bytes()
+    with pytest.raises(BuildError) as blocked:
+        run_build(landing, warehouse)
+    message = " ".join(str(blocked.value).split())
+    assert f"Opportunity, snapshot 2026-11-17: {day5 / 'Opportunity.csv'} has no rows" in message
+    assert f"Contract, snapshot 2026-11-17: {len(contracts) // 10} rows loaded, " in message
+    assert (
+        f"OpportunityLineItem, snapshot 2026-11-17: {len(lines):,} of {len(lines):,} rows"
+        in message
+    )
+    assert "--accept-snapshot 2026-11-17" in message
+    assert warehouse.read_bytes() == published
+    summary = run_build(landing, warehouse, accepted_snapshots=[date(2026, 11, 17)])
+    assert summary.snapshots[-1] == "2026-11-17"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from marts.fct_opportunities").fetchone()[0] == 0
+
+
+def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    return rows[0], rows[1:]
