@@ -343,3 +343,17 @@ def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     with path.open(newline="") as handle:
         rows = list(csv.reader(handle))
     return rows[0], rows[1:]
+
+
+def test_messages_never_echo_the_first_line_of_a_file_that_is_no_export(tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n")
+    link = tmp_path / "2026-01-05" / "Opportunity.csv"
+    link.parent.mkdir()
+    link.symlink_to(secret)
+    with pytest.raises(FileLevelError) as error:
+        load_file(connect(), OPPORTUNITY, SNAPSHOT, link, "l")
+    assert str(error.value) == (
+        f"{link}: required column Id is missing "
+        "(its first line is not a header of Salesforce field names)"
+    )

@@ -37,6 +37,7 @@ from .csv_scan import (
     python_encoding,
     rewrite,
     scan,
+    shown,
 )
 from .csv_scan import read_header as csv_header
 from .raw_store import (
@@ -308,8 +309,8 @@ def canonical_header(obj: CrmObject, header: list[str], where: str) -> list[str]
     for original, name in zip(header, names, strict=True):
         if name.lower() in seen:
             raise FileLevelError(
-                f"{where}: column {name} appears twice in the header "
-                f"({seen[name.lower()].strip()} and {original.strip()})"
+                f"{where}: column {shown(name)} appears twice in the header "
+                f"({shown(seen[name.lower()].strip())} and {shown(original.strip())})"
             )
         seen[name.lower()] = original
     return names
@@ -493,7 +494,7 @@ def _read_csv_rows(con: duckdb.DuckDBPyConnection, path: Path, names: list[str],
             f"as _ordinal from ({_csv_relation(path, names)}) as src"
         )
     except duckdb.Error as exc:
-        raise FileLevelError(f"{where}: cannot be read as CSV ({exc})") from None
+        raise FileLevelError(f"{where}: cannot be read as CSV ({reader_error(exc)})") from None
 
 
 def _read_parquet_rows(
@@ -505,7 +506,9 @@ def _read_parquet_rows(
     try:
         columns = list(con.sql(f"select * from {source}").columns)
     except duckdb.Error as exc:
-        raise FileLevelError(f"{where}: not a readable Parquet file ({exc})") from None
+        raise FileLevelError(
+            f"{where}: not a readable Parquet file ({reader_error(exc)})"
+        ) from None
     header = canonical_header(obj, columns, where)
     as_text = ", ".join(
         f"{quote_ident(c)}::varchar as {quote_ident(h)}"
@@ -622,13 +625,29 @@ def load_file(
         return _store(con, obj, snapshot_date, export, sha, load_id, header, scanned, options)
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,79}")
+
+
+def _header_hint(header: list[str]) -> str:
+    """What the header holds, for a message: its names when they look like field names,
+    never the first line of a file that is no export (a symlink to /etc/passwd)."""
+    if all(_FIELD_NAME.fullmatch(name) for name in header) and len(header) <= 200:
+        return f"(the header has: {', '.join(header)})"
+    return "(its first line is not a header of Salesforce field names)"
+
+
+def reader_error(exc: Exception) -> str:
+    """A reader's error in one line, without the lines of the file it may quote."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return shown(first) if len(first) > 200 else first
+
+
 def _check_columns(obj: CrmObject, header: list[str], where: str) -> None:
     derivable = _derived_columns(obj, header)
     missing = [n for n in obj.required_fields if n not in header and n not in derivable]
     if missing:
         raise FileLevelError(
-            f"{where}: required column {missing[0]} is missing "
-            f"(the header has: {', '.join(header)})"
+            f"{where}: required column {missing[0]} is missing {_header_hint(header)}"
         )
     reserved = [n for n in header if n in VERSION_COLUMNS or n == "_ordinal"]
     if reserved:
