@@ -84,6 +84,55 @@ def test_a_stray_quote_and_a_huge_field_in_100k_rows_lose_only_their_own_lines(t
     assert con.execute("select max(length(raw_values)) from raw.rejects").fetchone()[0] < 200
 
 
+def test_a_stray_quote_closed_two_lines_later_loses_only_its_line(tmp_path):
+    """The quote opened on line 3 is closed by a quote inside a value on line 5: the lines
+    between read as one 8-field record unless the scan looks at them."""
+    rows = [opportunity(i) for i in range(6)]
+    lines = [",".join(r) for r in rows]
+    lines[1] = lines[1].replace("Deal 1", '"Acme')
+    lines[3] = lines[3].replace("Deal 3", 'Deal "3')
+    path = tmp_path / "Opportunity.csv"
+    path.write_text(",".join(HEADER) + "\n" + "\n".join(lines) + "\n")
+    con = connect()
+    result = load_file(con, OPPORTUNITY, SNAPSHOT, path, "load")
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (6, 5, 1)
+    assert loaded_ids(con) == {r[0] for r in rows} - {rows[1][0]}
+    assert [line for line, _ in rejects(con)] == [3]
+
+
+def test_line_numbers_after_rejects_of_the_reader_and_of_the_rules(tmp_path):
+    """Invalid UTF-8 on lines 3-5 (rejected by DuckDB), bad dates on lines 6 and 8 (by the
+    typing rules): every reject and every loaded row keeps its own line."""
+    rows = [opportunity(i) for i in range(8)]
+    for i in (4, 6):
+        rows[i][4] = "2026-13-01"
+    path = write_csv(tmp_path / "Opportunity.csv", rows)
+    content = path.read_bytes()
+    for i in (1, 2, 3):
+        content = content.replace(f"Deal {i},".encode(), f"Deal \xff{i},".encode("latin-1"))
+    path.write_bytes(content)
+    con = connect()
+    load_file(con, OPPORTUNITY, SNAPSHOT, path, "load")
+    assert [line for line, _ in rejects(con)] == [3, 4, 5, 6, 8]
+    loaded = con.execute("select Id, _line_number from raw.opportunity order by 2").fetchall()
+    assert loaded == [(rows[0][0], 2), (rows[5][0], 7), (rows[7][0], 9)]
+
+
+def test_line_items_are_loaded_again_when_their_pricebook_is_redelivered(tmp_path):
+    con = connect()
+    entry, item = OBJECTS_BY_NAME["PricebookEntry"], OBJECTS_BY_NAME["OpportunityLineItem"]
+    header = ["Id", "OpportunityId", "PricebookEntryId", "Quantity", "UnitPrice"]
+    items = write_csv(tmp_path / "items.csv", [["00kA", "006A", "01uA", "1", "10"]], header)
+    for product in ("01tOLD", "01tNEW"):
+        entries = write_csv(tmp_path / f"{product}.csv", [["01uA", product]],
+                            header=["Id", "Product2Id"])  # fmt: skip
+        load_file(con, entry, SNAPSHOT, entries, "l")
+        load_file(con, item, SNAPSHOT, items, "l")
+    assert con.execute("select Product2Id from raw.opportunity_line_item").fetchall() == [
+        ("01tNEW",)
+    ]
+
+
 def test_two_stray_quotes_reject_their_two_lines_only(tmp_path):
     rows = [opportunity(i) for i in range(30)]
     lines = [",".join(r) for r in rows]
@@ -266,8 +315,27 @@ def test_delivery_gates_name_object_snapshot_and_counts(tmp_path):
         f"{tmp_path / str(day[3]) / 'Opportunity.csv'} rejected (17%, more than "
         "max_reject_pct 5%); see raw.rejects"
     ]
+    # An optional object gone from one day counts as empty against the day before.
     contract = OBJECTS_BY_NAME["Contract"]
-    assert delivery_problems(con, contract, load_absent(con, contract, day[3], "l"), limits) == []
+    contracts = write_csv(tmp_path / "contracts.csv", [["800A", "001A", "Activated", "2026-01-01"]],
+                          header=["Id", "AccountId", "Status", "StartDate"])  # fmt: skip
+    load_file(con, contract, day[2], contracts, "l")
+    assert delivery_problems(con, contract, load_absent(con, contract, day[3], "l"), limits) == [
+        f"Contract, snapshot {day[3]}: 0 rows loaded, 1 on {day[2]} (down 100%, more than "
+        "max_row_drop_pct 50%)"
+    ]
+
+
+def test_a_backfilled_day_is_gated_against_the_later_one(tmp_path):
+    con = connect()
+    later = write_csv(tmp_path / "later.csv", [opportunity(i) for i in range(10)])
+    load_file(con, OPPORTUNITY, date(2026, 1, 9), later, "l")
+    earlier = write_csv(tmp_path / "earlier.csv", [opportunity(i) for i in range(3)])
+    result = load_file(con, OPPORTUNITY, date(2026, 1, 2), earlier, "l")
+    assert delivery_problems(con, OPPORTUNITY, result, DeliveryLimits()) == [
+        "Opportunity, snapshot 2026-01-02: 3 rows loaded, 10 on 2026-01-09 (down 70%, more "
+        "than max_row_drop_pct 50%)"
+    ]
 
 
 # Fuzzing real-world damage: random safe records, one stray quote, a random header case

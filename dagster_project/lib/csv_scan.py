@@ -17,9 +17,10 @@ reader lose rows, and keeps it away from DuckDB:
   encoding (rejected with their line);
 - blank lines (not records: skipped).
 
-A clean UTF-8 file is only counted (one streaming pass, which ingest runs beside DuckDB's
-read). Any other file is rewritten as UTF-8 without the rejected records, and DuckDB reads
-that copy: its records are then exactly the scan's kept ones, one per record number.
+A clean UTF-8 file (no value spanning three lines or more, nothing to reject) is only
+counted (one streaming pass, which ingest runs beside DuckDB's read). Any other file is
+rewritten as UTF-8 without the rejected records, and DuckDB reads that copy: its records
+are then exactly the scan's kept ones, one per record number.
 """
 
 from __future__ import annotations
@@ -140,10 +141,10 @@ def scan(path: Path, encoding: str) -> ScanResult:
                     return result
                 result.records += 1
                 line = reader.line_num + 1  # the header's line was read by another reader
+                if line - previous_line > 2:
+                    result.clean = False  # a value over three lines or more: rewrite() decides
+                    return result
                 if line - previous_line != 1:  # a value with a line break: later lines shift
-                    if line - previous_line > 2 and _holds_records(row, width):
-                        result.clean = False  # perhaps a stray quote: rewrite() decides
-                        return result
                     result.line_breaks.append((result.records + 1, line - result.records))
                 previous_line = line
         except csv.Error:
@@ -182,13 +183,14 @@ def rewrite(path: Path, encoding: str, out: Path) -> ScanResult:
                     return result
             except csv.Error as exc:
                 start, raw = lines.take()
-                if len(raw) > 1:
+                too_long = "field larger than field limit" in str(exc)
+                if len(raw) > 1 and too_long:
                     reason = (
                         "stray quote: a quoted field opened on this line runs on for more "
                         f"than {MAX_FIELD_CHARS:,} characters"
                     )
                     lines.push_back(start + 1, raw[1:])
-                elif "field larger than field limit" in str(exc):
+                elif too_long:
                     reason = (
                         f"a field longer than {MAX_FIELD_CHARS:,} characters, more than "
                         "Salesforce stores in one field"
@@ -216,8 +218,8 @@ def _record_problem(row: list[str], raw: list[str], width: int, encoding: str) -
         return f"the line does not decode as {encoding.removesuffix('-sig')}"
     if len(raw) > 2 and _swallowed_records(raw[1:], width):
         return (
-            "stray quote: a quoted field opened on this line runs across "
-            f"{len(raw)} lines and leaves the record with {len(row)} fields, not {width}"
+            f"stray quote: a quoted field opened on this line runs across {len(raw)} lines "
+            "that read as records of their own"
         )
     if len(row) == width:
         return None
@@ -225,18 +227,6 @@ def _record_problem(row: list[str], raw: list[str], width: int, encoding: str) -
     if "".join(raw).count('"') % 2:
         return f"unclosed quote: {len(row)} fields, the header has {width}"
     return f"{kind} fields: {len(row)}, the header has {width}"
-
-
-def _holds_records(row: list[str], width: int) -> bool:
-    """True when values of a multi-line record hold at least two lines with a record's
-    worth of commas: the sign of a stray quote that _swallowed_records then confirms."""
-    full = sum(
-        segment.count(",") >= width - 1
-        for value in row
-        if "\n" in value or "\r" in value
-        for segment in value.splitlines()
-    )
-    return full >= 2
 
 
 def _swallowed_records(lines: list[str], width: int) -> bool:

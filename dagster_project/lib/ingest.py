@@ -553,10 +553,9 @@ def _scan_csv(
             raise FileLevelError(f"{where}: {outcome['error']}")
         scanned = outcome["scan"]
         assert isinstance(scanned, ScanResult)
-        if scanned.clean:
-            if "read_error" in outcome:
-                raise outcome["read_error"]
+        if scanned.clean and "read_error" not in outcome:
             return scanned
+        # Not clean, or DuckDB could not read it: the rewritten copy decides.
     rewritten = scratch / "rewritten.csv"
     try:
         scanned = rewrite(path, encoding, rewritten)
@@ -602,11 +601,14 @@ def load_file(
     with tempfile.TemporaryDirectory(prefix="recurwise-load-", dir=options.scratch_dir) as tmp:
         scratch = Path(tmp)
         path, sha = _materialize(export, scratch)
+        # Loaded before, and no object it reads (PricebookEntry) re-delivered since.
         already = con.execute(
-            "select count(*) from raw._loads where object_name = ? and snapshot_date = ? "
-            "and file_sha256 = ?",
-            [obj.name, snapshot_date, sha],
-        ).fetchone()[0]
+            "select count(*) from raw._loads l where object_name = ? and snapshot_date = ? "
+            "and file_sha256 = ? and not exists (select 1 from raw._loads r "
+            "where r.object_name in (select unnest(?::varchar[])) "
+            "and r.snapshot_date = l.snapshot_date and r.loaded_at > l.loaded_at)",
+            [obj.name, snapshot_date, sha, list(obj.reads)],
+        ).fetchall()[0][0]
         if already:
             return LoadResult(obj.name, snapshot_date, where, 0, 0, 0, (), skipped=True)
         if export.is_parquet:
@@ -621,8 +623,15 @@ def load_file(
             header = canonical_header(obj, _header_of(export, path, encoding), where)
             _check_columns(obj, header, where)
             scanned = _scan_csv(con, path, header, encoding, scratch, where)
-        _collect_parse_rejects(con, scanned, from_csv=not export.is_parquet)
-        return _store(con, obj, snapshot_date, export, sha, load_id, header, scanned, options)
+        try:
+            _collect_parse_rejects(con, scanned, from_csv=not export.is_parquet)
+            return _store(con, obj, snapshot_date, export, sha, load_id, header, scanned, options)
+        finally:
+            con.execute(
+                "drop table if exists file_rows; drop table if exists checked_rows; "
+                "drop table if exists row_lines; drop table if exists parse_rejects; "
+                "drop table if exists line_breaks; drop table if exists incoming"
+            )
 
 
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,79}")
@@ -667,21 +676,30 @@ def _collect_parse_rejects(
         }
     )
     con.register("line_breaks_arrow", breaks)
-    con.execute(
-        "create or replace temp table line_breaks as select * from line_breaks_arrow; "
-        "create or replace temp table parse_rejects "
-        "(record_number bigint, line_number bigint, raw_values varchar, reason varchar)"
-    )
-    con.unregister("line_breaks_arrow")
-    rejects = scanned.rejects
-    if rejects:
-        con.executemany(
-            "insert into parse_rejects values (null, ?, ?, ?)",
-            [
-                [r.line_number, json.dumps({"line": r.raw_values}), r.reason]
-                for r in scanned.rejects
-            ],
+    try:
+        con.execute(
+            "create or replace temp table line_breaks as select * from line_breaks_arrow; "
+            "create or replace temp table parse_rejects "
+            "(record_number bigint, line_number bigint, raw_values varchar, reason varchar)"
         )
+    finally:
+        con.unregister("line_breaks_arrow")
+    if scanned.rejects:
+        found = pa.table(
+            {
+                "line_number": [r.line_number for r in scanned.rejects],
+                "raw_values": [json.dumps({"line": r.raw_values}) for r in scanned.rejects],
+                "reason": [r.reason for r in scanned.rejects],
+            }
+        )
+        con.register("scan_rejects_arrow", found)
+        try:
+            con.execute(
+                "insert into parse_rejects select null, line_number, raw_values, reason "
+                "from scan_rejects_arrow"
+            )
+        finally:
+            con.unregister("scan_rejects_arrow")
     if not from_csv:
         return
     # DuckDB numbers the records it reads from 2 (header = 1): record k of the scan.
@@ -734,7 +752,14 @@ def _store(
         first = con.execute(
             "select min(line_number) from parse_rejects where record_number is not null"
         ).fetchone()[0]
-        near = f"; the first record it could not read is on line {first}" if first else ""
+        multi_line = [b for b in scanned.line_breaks if b != (1, 1)]
+        if first:
+            near = f"; the first record it could not read is on line {first}"
+        elif multi_line:
+            record, offset = multi_line[0]
+            near = f"; the first value with a line break ends before line {record + offset}"
+        else:
+            near = ""
         raise FileLevelError(
             f"{where}: an RFC 4180 scan counts {scanned.total:,} records, but the reader "
             f"accounts for {read_rows + reader_rejects + len(scanned.rejects):,}{near}. "
@@ -750,11 +775,18 @@ def _store(
     con.execute(
         """
         create or replace temp table row_lines as
+        -- Read rows from ordinal r - j + 1 on follow reject j (at record r); consecutive
+        -- rejects share that ordinal: the last of them counts.
         with rejected as (
-            select
-                record_number - row_number() over (order by record_number) as first_ordinal_after,
-                row_number() over (order by record_number) as rejects_before
-            from parse_rejects where record_number is not null
+            select first_ordinal_after, max(rejects_before) as rejects_before
+            from (
+                select
+                    record_number - row_number() over (order by record_number) + 1
+                        as first_ordinal_after,
+                    row_number() over (order by record_number) as rejects_before
+                from parse_rejects where record_number is not null
+            )
+            group by first_ordinal_after
         ),
         records as (
             select f._ordinal, f._ordinal + coalesce(r.rejects_before, 0) as record_number
@@ -872,12 +904,6 @@ def _store(
     except Exception:
         con.execute("rollback")
         raise
-    finally:
-        con.execute(
-            "drop table if exists file_rows; drop table if exists checked_rows; "
-            "drop table if exists row_lines; drop table if exists parse_rejects; "
-            "drop table if exists line_breaks; drop table if exists incoming"
-        )
     _checkpoint(con)
     return LoadResult(obj.name, snapshot_date, where, loaded + rejected, loaded, rejected, extras)
 
@@ -1026,17 +1052,20 @@ def delivery_problems(
             f"rejected ({100 * result.rows_rejected / result.rows_in_file:.0f}%, more than "
             f"max_reject_pct {limits.max_reject_pct:g}%); see raw.rejects"
         )
-    previous = con.execute(
-        "select snapshot_date, rows_loaded from raw._loads where object_name = ? "
-        "and snapshot_date < ? order by snapshot_date desc limit 1",
-        [obj.name, result.snapshot_date],
-    ).fetchall()
-    if previous:
-        before_date, before = previous[0]
-        if before and (before - result.rows_loaded) * 100 > limits.max_row_drop_pct * before:
+    # Against the snapshots either side (a backfilled day has a later one already loaded).
+    for side, order in (("<", "desc"), (">", "asc")):
+        neighbour = con.execute(
+            "select snapshot_date, rows_loaded from raw._loads where object_name = ? "
+            f"and snapshot_date {side} ? order by snapshot_date {order} limit 1",
+            [obj.name, result.snapshot_date],
+        ).fetchall()
+        if not neighbour:
+            continue
+        other_date, other = neighbour[0]
+        if other and (other - result.rows_loaded) * 100 > limits.max_row_drop_pct * other:
             problems.append(
-                f"{day}: {result.rows_loaded:,} rows loaded, {before:,} on {before_date} "
-                f"(down {100 * (before - result.rows_loaded) / before:.0f}%, more than "
+                f"{day}: {result.rows_loaded:,} rows loaded, {other:,} on {other_date} "
+                f"(down {100 * (other - result.rows_loaded) / other:.0f}%, more than "
                 f"max_row_drop_pct {limits.max_row_drop_pct:g}%)"
             )
     return problems
