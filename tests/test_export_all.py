@@ -75,3 +75,24 @@ def test_export_all_mistakes_are_clear_errors(demo_build, tmp_path, capsys):
         assert caught.value.code == 1
         assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_manifest_takes_as_of_and_built_at_from_build_info(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.build_info as select date '2026-05-31' as as_of_date, "
+            "timestamp '2026-06-01 06:00:00' as built_at"
+        )
+        con.execute("create table marts.fct_money as select 12.5::decimal(18, 2) as mrr")
+    manifest = export_all_parquet(warehouse, tmp_path / "out")
+    assert (manifest["as_of"], manifest["built_at"]) == ("2026-05-31", "2026-06-01T06:00:00")
+    assert manifest["as_of_source"] == "build_info"
+    money = next(e for e in manifest["marts"] if e["mart"] == "fct_money")
+    assert money == {
+        "mart": "fct_money",
+        "file": "fct_money.parquet",
+        "rows": 1,
+        "columns": [{"name": "mrr", "type": "DECIMAL(18,2)"}],
+    }

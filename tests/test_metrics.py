@@ -188,7 +188,7 @@ def test_renewals_due_by_quarter_and_source_equal_the_renewal_pipeline(semantic,
     assert date(2000, 1, 1) < min(quarter for quarter, _ in expected)
 
 
-def test_the_time_spine_is_published_and_the_layer_reads_it_read_only(demo_build):
+def test_the_time_spine_is_published(demo_build):
     with duckdb.connect(str(demo_build.warehouse), read_only=True) as con:
         days, first, last = con.execute(
             "select count(*), min(date_day), max(date_day) from semantic.metricflow_time_spine"

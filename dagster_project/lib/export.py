@@ -231,7 +231,10 @@ def _build_stamp(con: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, s
             "select as_of_date, built_at from marts.build_info"
         ).fetchone()
         return {"as_of": str(as_of), "built_at": built_at.isoformat(), "as_of_source": "build_info"}
-    as_of = con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
+    try:
+        as_of = con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
+    except duckdb.CatalogException:
+        as_of = None  # not built by recurwise: no snapshots to date it by
     published = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
     return {
         "as_of": as_of.isoformat() if as_of else None,

@@ -128,11 +128,15 @@ def publish(warehouse: Path) -> Path:
     if work.with_name(work.name + ".wal").exists():
         raise RuntimeError(f"{work}: still has a write-ahead log; close every connection first")
     staged = staged_path(warehouse)
-    write_compatible_copy(work, staged, duckdb_settings(warehouse))
-    if warehouse.exists():
-        # Analysts' and BI tools' access to the file stays as it was set.
-        os.chmod(staged, warehouse.stat().st_mode & 0o7777)
-    os.replace(staged, warehouse)
+    try:
+        write_compatible_copy(work, staged, duckdb_settings(warehouse))
+        if warehouse.exists():
+            # Analysts' and BI tools' access to the file stays as it was set.
+            os.chmod(staged, warehouse.stat().st_mode & 0o7777)
+        os.replace(staged, warehouse)
+    except BaseException:
+        _remove_database(staged)
+        raise
     _remove_database(work)
     # Make the rename itself durable before reporting success.
     directory = os.open(warehouse.parent, os.O_RDONLY)
