@@ -17,7 +17,7 @@ from rich.table import Table
 
 from dagster_project.dbt_project import DBT_PROJECT_DIR
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
-from dagster_project.lib.export import FORMATS, ExportError, export_mart
+from dagster_project.lib.export import FORMATS, ExportError, export_all_parquet, export_mart
 from dagster_project.lib.ingest import FileLevelError
 from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.report import ReportError, write_report
@@ -134,7 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write one mart to a csv, parquet or xlsx file; `renewals` writes the renewal "
         "opportunities to create in Salesforce Data Loader columns",
     )
-    export.add_argument("mart", help="a table of schema marts (e.g. fct_mrr_monthly), or renewals")
+    export.add_argument(
+        "mart", nargs="?", help="a table of schema marts (e.g. fct_mrr_monthly), or renewals"
+    )
+    export.add_argument(
+        "--all",
+        action="store_true",
+        help="every mart as typed Parquet into the folder --out, with a manifest.json",
+    )
     export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
@@ -243,7 +250,25 @@ def cmd_report(args: argparse.Namespace) -> None:
     console.print(f"Wrote {args.out}: {len(drawn)} charts ({', '.join(drawn)})")
 
 
+def cmd_export_all(args: argparse.Namespace) -> None:
+    if args.mart:
+        raise BuildError(f"give a mart name or --all, not both (got {args.mart!r} and --all)")
+    if args.format != "parquet":
+        raise BuildError("--all writes typed Parquet files: add --format parquet")
+    manifest = export_all_parquet(args.warehouse, args.out)
+    rows = sum(entry["rows"] for entry in manifest["marts"])
+    console.print(
+        f"Wrote {len(manifest['marts'])} marts ({rows:,} rows) as Parquet to {args.out}, "
+        f"listed in {args.out / 'manifest.json'} (as of {manifest['as_of']})"
+    )
+
+
 def cmd_export(args: argparse.Namespace) -> None:
+    if args.all:
+        cmd_export_all(args)
+        return
+    if not args.mart:
+        raise BuildError("name the mart to export (e.g. fct_mrr_monthly), or give --all")
     if args.mart == "renewals":
         if args.format != "csv":
             raise BuildError("renewals are exported for the Data Loader: --format csv only")

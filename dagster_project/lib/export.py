@@ -9,6 +9,7 @@ leaves half a file. Plain Python, no Dagster import.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -159,3 +160,85 @@ def _write_cell(sheet, row: int, col: int, value: object, formats: dict) -> None
         sheet.write_datetime(row, col, value, formats["time"])
     else:
         sheet.write_string(row, col, str(value))
+
+
+MANIFEST = "manifest.json"
+
+
+def export_all_parquet(warehouse: Path, out_dir: Path) -> dict:
+    """Write every mart of `warehouse` to `out_dir/<mart>.parquet` (typed: money stays
+    DECIMAL, dates DATE, lists LIST) and a manifest.json naming each file's mart, rows and
+    column types, with the warehouse's as-of date and build time; return the manifest.
+
+    Each file is written beside its target and renamed into place, the manifest last: a
+    reader that finds the manifest finds every file it names complete.
+    """
+    warehouse, out_dir = Path(warehouse), Path(out_dir)
+    if not warehouse.is_file():
+        raise ExportError(
+            f"warehouse {warehouse} does not exist; run recurwise demo or recurwise build first"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file; --all writes a folder of Parquet files")
+    if not out_dir.parent.is_dir():
+        raise ExportError(f"folder {out_dir.parent} does not exist; create it first")
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        raise ExportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+    with con:
+        marts = list_marts(con)
+        if not marts:
+            raise ExportError(f"{warehouse} has no marts; is it a recurwise warehouse?")
+        out_dir.mkdir(exist_ok=True)
+        entries = []
+        for mart in marts:
+            file = out_dir / f"{mart}.parquet"
+            partial = file.with_name(file.name + ".partial")
+            try:
+                rows = _copy(con, mart, "parquet", partial)
+                os.replace(partial, file)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            entries.append(
+                {"mart": mart, "file": file.name, "rows": rows, "columns": _columns(con, mart)}
+            )
+        manifest = {**_build_stamp(con, warehouse), "marts": entries}
+    partial = out_dir / (MANIFEST + ".partial")
+    partial.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, out_dir / MANIFEST)
+    return manifest
+
+
+def _columns(con: duckdb.DuckDBPyConnection, mart: str) -> list[dict[str, str]]:
+    return [
+        {"name": name, "type": data_type}
+        for name, data_type in con.execute(
+            "select column_name, data_type from duckdb_columns() "
+            "where schema_name = 'marts' and table_name = ? order by column_index",
+            [mart],
+        ).fetchall()
+    ]
+
+
+def _build_stamp(con: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, str | None]:
+    """as_of and built_at of the warehouse: from marts.build_info where the warehouse has
+    it (SPEC 5), else the latest snapshot date (the default as-of) and the time the file
+    was published (its modification time, UTC)."""
+    if "build_info" in list_marts(con):
+        as_of, built_at = con.execute(
+            "select as_of_date, built_at from marts.build_info"
+        ).fetchone()
+        return {"as_of": str(as_of), "built_at": built_at.isoformat(), "as_of_source": "build_info"}
+    try:
+        as_of = con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
+    except duckdb.CatalogException:
+        as_of = None  # not built by recurwise: no snapshots to date it by
+    published = datetime.fromtimestamp(warehouse.stat().st_mtime, UTC)
+    return {
+        "as_of": as_of.isoformat() if as_of else None,
+        "built_at": published.isoformat(timespec="seconds"),
+        # Until marts.build_info exists a build's --as-of is not kept in the warehouse.
+        "as_of_source": "latest snapshot (the default as-of date)",
+    }

@@ -1,8 +1,9 @@
 """The warehouse files: where a build writes, how it publishes, who may build at once.
 
 A build never writes the analysts' file. It works on `<warehouse>.building` (a copy of the
-published file, so raw history carries over) and, when everything passed, renames it over
-the published file in one atomic step (SPEC 6). Plain Python, no Dagster import.
+published file, so raw history carries over) and, when everything passed, copies it into a
+file in DuckDB 1.x's storage format and renames that over the published file in one atomic
+step (SPEC 6). Plain Python, no Dagster import.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+
 
 class BuildLockedError(Exception):
     """Another build of the same warehouse is running."""
@@ -24,8 +27,21 @@ class BuildLockedError(Exception):
 DEFAULT_MEMORY_LIMIT = "8GB"
 
 
+# The storage format of the published file: the oldest that DuckDB 2.0 writes and that
+# keeps everything the warehouse holds readable (types, views, comments, raw.snapshots'
+# primary key, which the next build's ingest needs). Files written as v1.0.0 or older with
+# an index are refused by DuckDB 1.0 and 0.10 readers; v1.1.0 opens in DuckDB 1.1 to 1.5
+# (CLI, JDBC/ODBC, node, WASM) and in 2.0. Measured in docs/duckdb.md.
+PUBLISHED_STORAGE_VERSION = "v1.1.0"
+
+
 def work_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".building")
+
+
+def staged_path(warehouse: Path) -> Path:
+    """The finished work file copied in the published storage format, before its rename."""
+    return warehouse.with_name(warehouse.name + ".building.publish")
 
 
 # dbt's saved parse of the project, in a target/ folder.
@@ -78,19 +94,50 @@ def start_work_copy(warehouse: Path) -> Path:
     work = work_path(warehouse)
     work.parent.mkdir(parents=True, exist_ok=True)
     _remove_database(work)
+    _remove_database(staged_path(warehouse))
     if warehouse.exists():
         shutil.copyfile(warehouse, work)
     return work
 
 
+def _sql_literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def write_compatible_copy(source: Path, target: Path, settings: dict[str, str]) -> None:
+    """Copy every schema, table (constraints included), view and comment of `source`
+    into a new file `target` written in PUBLISHED_STORAGE_VERSION."""
+    _remove_database(target)
+    with duckdb.connect(config=settings) as con:
+        con.execute(f"attach {_sql_literal(source)} as finished (read_only)")
+        con.execute(
+            f"attach {_sql_literal(target)} as published "
+            f"(storage_version '{PUBLISHED_STORAGE_VERSION}')"
+        )
+        con.execute("copy from database finished to published")
+        # Detaching checkpoints: the target has no write-ahead log left to carry.
+        con.execute("detach published")
+
+
 def publish(warehouse: Path) -> Path:
-    """Atomically replace the published warehouse with the finished work file."""
+    """Atomically replace the published warehouse with the finished work file, written in
+    the storage format DuckDB 1.x reads (PUBLISHED_STORAGE_VERSION)."""
     work = work_path(warehouse)
     if not work.exists():
         raise FileNotFoundError(f"{work}: no finished work file to publish")
     if work.with_name(work.name + ".wal").exists():
         raise RuntimeError(f"{work}: still has a write-ahead log; close every connection first")
-    os.replace(work, warehouse)
+    staged = staged_path(warehouse)
+    try:
+        write_compatible_copy(work, staged, duckdb_settings(warehouse))
+        if warehouse.exists():
+            # Analysts' and BI tools' access to the file stays as it was set.
+            os.chmod(staged, warehouse.stat().st_mode & 0o7777)
+        os.replace(staged, warehouse)
+    except BaseException:
+        _remove_database(staged)
+        raise
+    _remove_database(work)
     # Make the rename itself durable before reporting success.
     directory = os.open(warehouse.parent, os.O_RDONLY)
     try:
