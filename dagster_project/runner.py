@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
+from rich.markup import escape
 
 from dagster_project.lib.build_filter import (
     DEFAULT_BUILD_FILTER,
@@ -20,12 +21,16 @@ from dagster_project.lib.build_filter import (
     validate_build_filter,
 )
 from dagster_project.lib.ingest import FileLevelError, list_snapshots
+from dagster_project.lib.outputs import OutputPathError, check_output_path, describe_os_error
 from dagster_project.lib.report import ReportError, write_report
+from dagster_project.lib.settings import SettingError, check_dbt_vars
 from dagster_project.lib.warehouse import (
     PARTIAL_PARSE,
     build_lock,
     dbt_environment,
     dbt_target_dir,
+    wait_until_released,
+    work_path,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -132,14 +137,21 @@ def run_build(
     dbt_vars: dict[str, object] | None = None,
 ) -> BuildSummary:
     """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`."""
-    import dagster as dg
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, emoji=False)
     landing, warehouse = landing.resolve(), warehouse.resolve()
     if not landing.is_dir():
         raise BuildError(f"landing directory {landing} does not exist")
     if warehouse.is_dir():
         raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+    for folder in (warehouse.parent, *warehouse.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise BuildError(f"warehouse path {warehouse}: {folder} is a file, not a folder")
+    try:
+        check_output_path(warehouse, landing=[landing])
+        check_output_path(report_path(warehouse), landing=[landing])
+    except OutputPathError as exc:
+        raise BuildError(str(exc)) from None
     if build_filter is not None:
         try:
             validate_build_filter(build_filter)
@@ -150,8 +162,38 @@ def run_build(
         snapshot_keys = [d.isoformat() for d in list_snapshots(landing)]
     except FileLevelError as exc:
         raise BuildError(str(exc)) from None
+    if dbt_vars is not None:
+        try:
+            dbt_vars = check_dbt_vars(dbt_vars)
+        except SettingError as exc:
+            raise BuildError(str(exc)) from None
+    try:
+        return _build_and_publish(
+            landing, warehouse, as_of, console, build_filter, dbt_vars, snapshot_keys
+        )
+    except OSError as exc:
+        # A full disk, a permission denied: the published file is only ever replaced by
+        # a finished work file, so it is as it was.
+        raise BuildError(
+            f"build failed, the published warehouse was left as it was: {describe_os_error(exc)}"
+        ) from None
+
+
+def _build_and_publish(
+    landing: Path,
+    warehouse: Path,
+    as_of: date | None,
+    console: Console,
+    build_filter: str | None,
+    dbt_vars: dict[str, object] | None,
+    snapshot_keys: list[str],
+) -> BuildSummary:
+    import dagster as dg
+
     started = time.monotonic()
     with build_lock(warehouse):
+        # A dbt of a build killed a moment ago may still hold the work file: wait, or refuse.
+        wait_until_released(work_path(warehouse))
         configure_environment(landing, warehouse, as_of, build_filter, dbt_vars)
         with console.status("Parsing the dbt project"):
             # With dbt variables (--set, --as-of) the invocations' parse differs from this
@@ -197,7 +239,7 @@ def run_build(
         write_report(warehouse, report_path(warehouse), as_of=as_of, currency=currency)
         summary.report = report_path(warehouse)
     except ReportError as exc:
-        console.print(f"[yellow]warning:[/] no finance report: {exc}")
+        console.print(f"[yellow]warning:[/] no finance report: {escape(str(exc))}")
     return summary
 
 
@@ -224,16 +266,16 @@ class _Progress:
         if kind == "STEP_START":
             self.started[step] = time.monotonic()
             if self.status is not None:
-                self.status.update(f"Running {step}")
+                self.status.update(f"Running {escape(step)}")
         elif kind == "ASSET_MATERIALIZATION" and "dbt_models" in step:
             self.models_done += 1
             if self.status is not None:
                 key = event.asset_key.to_user_string() if event.asset_key else ""
-                self.status.update(f"dbt: {self.models_done} models built ({key})")
+                self.status.update(f"dbt: {self.models_done} models built ({escape(key)})")
         elif kind == "STEP_SUCCESS":
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
             self.seconds[step] = seconds
-            self.console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
+            self.console.print(f"[green]✓[/] {escape(step)} [dim]({seconds:.1f}s)[/]")
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
@@ -250,7 +292,7 @@ class _Progress:
                 elif message not in self.warnings:
                     self.warnings.append(message)
         elif kind == "STEP_FAILURE":
-            self.console.print(f"[red]✗[/] {step}")
+            self.console.print(f"[red]✗[/] {escape(step)}")
             if step in self.failed_checks:
                 self.failures.extend(self.failed_checks.pop(step))
             else:

@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.settings import SettingError, check_dbt_vars, quoted
 from dagster_project.lib.warehouse import (
     dbt_target_dir,
     duckdb_settings,
@@ -27,11 +28,18 @@ class BuildSettings(dg.ConfigurableResource):
     subscription_build_filter: str = DEFAULT_BUILD_FILTER
 
     def dbt_vars(self) -> dict[str, object]:
-        """The dbt vars of this build: the settings given on the command line, and as-of."""
-        values = json.loads(self.dbt_vars_json or "{}")
-        if self.as_of_date:
-            values["as_of_date"] = self.as_of_date
-        return values
+        """The dbt vars of this build: the settings given on the command line, and as-of,
+        each checked against its declared type (a run started from the UI or the sensor
+        reads them from the environment, not from the `recurwise` command's flags)."""
+        try:
+            values = json.loads(self.dbt_vars_json or "{}")
+        except json.JSONDecodeError:
+            raise SettingError(
+                f"RECURWISE_DBT_VARS is not a JSON object: {quoted(self.dbt_vars_json)}"
+            ) from None
+        if self.as_of_date and isinstance(values, dict):
+            values = {**values, "as_of_date": self.as_of_date}
+        return check_dbt_vars(values)
 
     @property
     def landing(self) -> Path:
