@@ -1,5 +1,6 @@
 """Run the build job in process, as the schedule does, with a progress display and a summary."""
 
+import io
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from dagster_project.lib.warehouse import (
     build_lock,
     dbt_environment,
     dbt_target_dir,
+    discard_work_file,
     wait_until_released,
     work_path,
 )
@@ -208,22 +210,37 @@ def _build_and_publish(
         instance.add_event_listener(run_id, progress.on_event)
         log_path = build_log_path(warehouse)
         # dbt's own output goes to the build log; the console shows progress only.
-        with console.status("Building") as status, log_path.open("w") as log, redirect_stdout(log):
+        with (
+            console.status("Building") as status,
+            _BuildLog(log_path) as log,
+            redirect_stdout(log),
+        ):
             progress.status = status
-            result = job.execute_in_process(
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                instance=instance,
-                run_id=run_id,
-                tags={
-                    "dagster/asset_partition_range_start": snapshot_keys[0],
-                    "dagster/asset_partition_range_end": snapshot_keys[-1],
-                },
-                raise_on_error=False,
-            )
+            result = None
+            try:
+                result = job.execute_in_process(
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                    instance=instance,
+                    run_id=run_id,
+                    tags={
+                        "dagster/asset_partition_range_start": snapshot_keys[0],
+                        "dagster/asset_partition_range_end": snapshot_keys[-1],
+                    },
+                    raise_on_error=False,
+                )
+            finally:
+                if result is None or not result.success:
+                    # A failed build's work file only takes space (on a full disk, the space
+                    # the next build needs); the next build starts from a fresh copy anyway.
+                    discard_work_file(warehouse)
         if not result.success:
+            failures = progress.failures or ["unknown failure"]
+            if log.lost is not None:
+                # Likely the cause of the rest (a full disk): said first.
+                failures.insert(0, f"the build log could not be written: {log.lost}")
             raise BuildError(
                 "build failed, the published warehouse was left as it was:\n  "
-                + "\n  ".join(progress.failures or ["unknown failure"])
+                + "\n  ".join(failures)
                 + f"\n  (full log: {log_path})"
             )
     summary = BuildSummary(
@@ -241,6 +258,39 @@ def _build_and_publish(
     except ReportError as exc:
         console.print(f"[yellow]warning:[/] no finance report: {escape(str(exc))}")
     return summary
+
+
+class _BuildLog(io.TextIOWrapper):
+    """The build log: a full disk or a lost file ends the log, not the build's message.
+
+    Its text goes nowhere once a write fails (dbt's streamed output would otherwise raise
+    inside dagster-dbt and print a traceback); `lost` says why, for the failure message.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path.open("wb"), encoding="utf-8", line_buffering=False)
+        self.lost: str | None = None
+
+    def write(self, text: str) -> int:
+        if self.lost is None:
+            try:
+                return super().write(text)
+            except OSError as exc:
+                self.lost = describe_os_error(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.lost is None:
+            try:
+                super().flush()
+            except OSError as exc:
+                self.lost = describe_os_error(exc)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:
+            self.lost = self.lost or describe_os_error(exc)
 
 
 class _Progress:

@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 
 DBT_PROJECT_YML = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
+# dbt renders the text of every var as Jinja (`{{ run_query(...) }}` would run).
+JINJA_MARKS = ("{{", "{%", "{#")
 # How much of an offending value a message quotes.
 QUOTED_CHARS = 60
 
@@ -53,7 +55,7 @@ class Setting:
         elif self.kind == "currency":
             what = "a three-letter currency code (USD, EUR, ...)"
         else:
-            what = f"text of 1 to {self.max_length} printable characters"
+            what = f"text of 1 to {self.max_length} printable characters without {{{{ {{% {{#"
         return what + (", or null" if self.nullable else "")
 
     def parse(self, text: str) -> object:
@@ -96,8 +98,14 @@ class Setting:
             if not re.fullmatch(r"[A-Za-z]{3}", value.strip()):
                 raise self._error(value)
             return value.strip().upper()
-        # Text: printable, one line, not blank; quotes are fine (the models quote it).
-        if not value.strip() or len(value) > self.max_length or not value.isprintable():
+        # Text: printable, one line, not blank; quotes are fine (the models quote it). dbt
+        # renders a var's text as Jinja before a model sees it, so no Jinja delimiters.
+        if (
+            not value.strip()
+            or len(value) > self.max_length
+            or not value.isprintable()
+            or any(mark in value for mark in JINJA_MARKS)
+        ):
             raise self._error(value)
         return value
 

@@ -132,6 +132,13 @@ def wait_until_released(work: Path, timeout: float = WORK_FILE_WAIT_SECONDS) -> 
         time.sleep(0.2)
 
 
+def discard_work_file(warehouse: Path) -> None:
+    """Remove a failed build's work file (and its log), unless another process holds it."""
+    work = work_path(warehouse)
+    if file_lock_holder(work) is None:
+        _remove_database(work)
+
+
 def publish(warehouse: Path) -> Path:
     """Atomically replace the published warehouse with the finished work file."""
     work = work_path(warehouse)
