@@ -341,6 +341,10 @@ class _Progress:
                         failed.append(message)
                 elif message not in self.warnings:
                     self.warnings.append(message)
+        elif kind == "RESOURCE_INIT_FAILURE":
+            # The work copy (a full disk, a work file held by another process) fails here,
+            # before any step starts.
+            self.failures.append(f"setting up the build: {_innermost(event.engine_event_data)}")
         elif kind == "STEP_FAILURE":
             self.console.print(f"[red]✗[/] {escape(step)}")
             if step in self.failed_checks:
@@ -353,6 +357,11 @@ def _failure_message(event) -> str:
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
+    return _innermost(data)
+
+
+def _innermost(data) -> str:
+    """The message of the innermost error of a failure event's data (the real cause)."""
     error = data.error
     while error is not None and error.cause is not None:
         error = error.cause

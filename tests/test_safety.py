@@ -41,6 +41,7 @@ from dagster_project.lib.settings import (
     dbt_defaults,
     parse_settings,
 )
+from dagster_project.lib.warehouse import work_path
 from dagster_project.runner import DEMO_LANDING, BuildError, BuildSummary, run_build
 from tests.conftest import write_snapshot
 
@@ -598,11 +599,16 @@ def test_a_full_disk_at_the_work_copy_keeps_the_published_warehouse(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
 
     monkeypatch.setattr(warehouse_files.shutil, "copyfile", disk_full)
+    # run_build sets these for the run; monkeypatch puts the old values back afterwards.
+    for name in ("RECURWISE_LANDING", "RECURWISE_WAREHOUSE", "RECURWISE_AS_OF",
+                 "RECURWISE_WORK_DB", "RECURWISE_BUILD_FILTER", "RECURWISE_DBT_VARS"):  # fmt: skip
+        monkeypatch.setenv(name, os.environ.get(name, ""))
     with pytest.raises(BuildError) as failed:
         run_build(DEMO_LANDING, warehouse)
-    assert "No space left on device" in str(failed.value)
+    assert "setting up the build: OSError: [Errno 28] No space left on device" in str(failed.value)
     assert "left as it was" in str(failed.value)
     assert sha256(warehouse) == before
+    assert not work_path(warehouse).exists()  # the failed build's partial copy is removed
 
 
 @pytest.mark.parametrize(

@@ -119,8 +119,10 @@ def _process_name(pid: int) -> str:
         return "unknown"
 
 
-def wait_until_released(work: Path, timeout: float = WORK_FILE_WAIT_SECONDS) -> None:
-    """Return once no other process holds `work`; BuildLockedError naming it after `timeout`."""
+def wait_until_released(work: Path, timeout: float | None = None) -> None:
+    """Return once no other process holds `work`; BuildLockedError naming it after `timeout`
+    seconds (default WORK_FILE_WAIT_SECONDS)."""
+    timeout = WORK_FILE_WAIT_SECONDS if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while (pid := file_lock_holder(work)) is not None:
         if time.monotonic() >= deadline:
