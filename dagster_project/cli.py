@@ -18,6 +18,7 @@ from rich.table import Table
 from dagster_project.dbt_project import DBT_PROJECT_DIR
 from dagster_project.lib import settings as settings_module
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.export import FORMATS, ExportError, export_mart
 from dagster_project.lib.ingest import FileLevelError
 from dagster_project.lib.outputs import (
@@ -258,11 +259,12 @@ def cmd_docs(args: argparse.Namespace) -> None:
         work = Path(scratch) / "docs.duckdb"
         shutil.copyfile(args.warehouse, work)
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--static",
+            [str(DBT_EXECUTABLE), "docs", "generate", "--static",
              "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch,
              "--log-path", scratch],
             cwd=DBT_PROJECT_DIR,
-            env={**os.environ, "RECURWISE_WORK_DB": str(work)},
+            # recurwise-dbt ends with this process (lib/child_process.py).
+            env={**os.environ, "RECURWISE_WORK_DB": str(work), PARENT_PID_ENV: str(os.getpid())},
             capture_output=True,
             text=True,
         )  # fmt: skip

@@ -439,10 +439,14 @@ def test_a_build_refuses_a_warehouse_or_report_in_its_landing_folder(tmp_path):
     shutil.copytree(DEMO_LANDING, landing)
     target = landing / "2026-11-16" / "Account.csv"
     before = sha256(target)
-    for warehouse in (target, landing / "warehouse.duckdb"):
+    # A CRM file, a new file in a snapshot folder, one in a snapshot folder still to come.
+    for warehouse in (target, target.with_name("w.duckdb"), landing / "2027-01-01" / "w.duckdb"):
         with pytest.raises(BuildError, match="is in the landing folder"):
             run_build(landing, warehouse)
     assert sha256(target) == before
+    assert not (landing / "2027-01-01").exists()
+    # Beside the snapshot folders is no landing file (tests/test_backfill.py builds there).
+    assert outputs.check_output_path(landing / "w.duckdb", landing=[landing])
 
 
 def test_new_outputs_follow_the_umask_and_replaced_ones_keep_their_mode(tmp_path):

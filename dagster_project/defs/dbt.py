@@ -7,7 +7,6 @@ the ingest assets (meta.dagster.asset_key), and dbt tests become Dagster asset c
 import json
 import os
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -20,11 +19,8 @@ from packaging.version import Version
 
 from dagster_project.dbt_project import dbt_project
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
-from dagster_project.lib.child_process import PARENT_PID_ENV
+from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
-
-# dbt's command line in a process that dies with the build (pyproject.toml's scripts).
-DBT_EXECUTABLE = Path(sys.executable).parent / "recurwise-dbt"
 
 dbt_project.prepare_if_dev()
 

@@ -14,7 +14,10 @@ import ctypes
 import os
 import signal
 import sys
+from pathlib import Path
 
+# dbt's command line in a process that dies with the one that starts it (pyproject.toml).
+DBT_EXECUTABLE = Path(sys.executable).parent / "recurwise-dbt"
 # <linux/prctl.h>
 PR_SET_PDEATHSIG = 1
 # The build sets this to its PID before it starts dbt: a child whose parent is already

@@ -1,8 +1,9 @@
 """Files recurwise writes for people (exports, the report, dbt's docs): where, how, with what.
 
 - No output path may be the warehouse, its work file, its lock or write-ahead log, or a
-  file of the landing folder (SPEC 6, Safety): paths are compared resolved (symlinks
-  followed) and by inode, so a symlink or a hard link to one of them is refused too.
+  file in a snapshot folder of the landing folder (SPEC 6, Safety): paths are compared
+  resolved (symlinks followed) and by inode, so a symlink or a hard link to one of them is
+  refused too.
 - A file is written beside its target and renamed into place, so a failed write never
   leaves half a file; the new file gets the mode of the file it replaces, or the umask's
   default for a new file.
@@ -28,6 +29,9 @@ _PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 # The same rules in DuckDB SQL (RE2; SQL strings keep backslashes as they are).
 _SQL_FORMULA_START = r"^[=+\-@\t\r]"
 _SQL_PLAIN_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+_SNAPSHOT_FOLDER = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class OutputPathError(ValueError):
@@ -81,11 +85,16 @@ def check_output_path(
                     f"{out} is {protected}, a file of the warehouse; "
                     "write the output somewhere else"
                 )
-    for folder in landing:
-        folder = Path(folder).resolve()
-        if target == folder or folder in target.parents:
+    for root in landing:
+        root = Path(root).resolve()
+        if target != root and root not in target.parents:
+            continue
+        # The landing folder itself, or anything in a snapshot folder (YYYY-MM-DD) of it,
+        # existing or still to come; a file beside the snapshot folders is fine.
+        parts = target.relative_to(root).parts
+        if not parts or (len(parts) > 1 and _SNAPSHOT_FOLDER.fullmatch(parts[0])):
             raise OutputPathError(
-                f"{out} is in the landing folder {folder} (CRM exports only); "
+                f"{out} is in the landing folder {root} (CRM exports only); "
                 "write the output somewhere else"
             )
     return out

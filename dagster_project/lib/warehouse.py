@@ -135,7 +135,8 @@ def wait_until_released(work: Path, timeout: float | None = None) -> None:
 
 
 def discard_work_file(warehouse: Path) -> None:
-    """Remove a failed build's work file (and its log), unless another process holds it."""
+    """Remove a failed build's work file and its write-ahead log, unless another process
+    holds the file."""
     work = work_path(warehouse)
     if file_lock_holder(work) is None:
         _remove_database(work)
@@ -164,13 +165,15 @@ def build_lock(warehouse: Path) -> Iterator[None]:
     naming the PID of the build that holds it (written into the lock file)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_file = warehouse.with_name(warehouse.name + ".lock")
-    # Not truncated on open: the file holds the PID of the build that has the lock.
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o666)
+    # Not truncated on open: the file holds the PID of the build that has the lock. Never
+    # through a symlink planted under its name (ELOOP: one message, see runner.run_build).
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     with os.fdopen(fd, "r+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = handle.read().strip() or "unknown"
+            holder = handle.read(20).strip()
+            holder = holder if holder.isdigit() else "unknown"
             raise BuildLockedError(
                 f"another build of {warehouse} is running (PID {holder}, lock {lock_file}); "
                 "wait for it to finish"
