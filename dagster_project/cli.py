@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from dagster_project.dbt_project import DBT_PROJECT_DIR
@@ -24,6 +23,7 @@ from dagster_project.lib.ingest import FileLevelError
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,
+    console_text,
     describe_os_error,
     landing_folders,
     write_atomically,
@@ -45,7 +45,8 @@ from dagster_project.runner import (
 
 # soft_wrap: an error message stays one line in logs and pipes, however narrow the terminal.
 # emoji=False: CRM text such as "Acme :fire: Corp" prints as it is. Every value from a
-# user, a path or the CRM goes through escape(): "Acme [/x] Corp" is text, not markup.
+# user, a path or the CRM goes through console_text(): "Acme [/x] Corp" is text, not
+# markup, and a terminal escape sequence in CRM text prints as \x1b[31m.
 console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
@@ -163,27 +164,29 @@ def print_summary(summary: BuildSummary) -> None:
     table.add_column("loaded", justify="right")
     table.add_column("rejected", justify="right")
     for name, loaded, rejected in summary.loads:
-        table.add_row(escape(name), f"{loaded:,}", f"[red]{rejected:,}[/]" if rejected else "0")
+        table.add_row(
+            console_text(name), f"{loaded:,}", f"[red]{rejected:,}[/]" if rejected else "0"
+        )
     console.print(table)
     rejected = sum(r for _, _, r in summary.loads)
     if rejected:
         console.print(
             f"[yellow]{rejected:,} rows rejected[/]: see them with "
             'recurwise query "select * from raw.rejects" '
-            f"--warehouse {escape(str(summary.warehouse))}"
+            f"--warehouse {console_text(summary.warehouse)}"
         )
     console.print(
         f"{len(summary.snapshots)} snapshots ({summary.snapshots[0]} .. {summary.snapshots[-1]}), "
         f"{len(summary.marts)} marts: "
-        + ", ".join(f"{escape(name)} ({rows:,})" for name, rows in summary.marts)
+        + ", ".join(f"{console_text(name)} ({rows:,})" for name, rows in summary.marts)
     )
     for warning in summary.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
-    warehouse = escape(str(summary.warehouse))
+        console.print(f"[yellow]warning:[/] {console_text(warning)}")
+    warehouse = console_text(summary.warehouse)
     console.print(f"[bold green]Published[/] {warehouse} in {summary.seconds:.0f}s")
     if summary.report is not None:
         console.print(
-            f"Finance report: {escape(str(summary.report))} (open it in a browser; works offline)"
+            f"Finance report: {console_text(summary.report)} (open it in a browser; works offline)"
         )
     console.print(
         "Query it read-only, for example:\n"
@@ -203,7 +206,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
             args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
         )
     console.print(
-        f"Wrote {args.days} snapshots to {escape(str(args.out))}: "
+        f"Wrote {args.days} snapshots to {console_text(args.out)}: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
 
@@ -229,8 +232,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     drawn = write_report(args.warehouse, args.out, currency=args.currency)
-    charts = escape(", ".join(drawn))
-    console.print(f"Wrote {escape(str(args.out))}: {len(drawn)} charts ({charts})")
+    charts = console_text(", ".join(drawn))
+    console.print(f"Wrote {console_text(args.out)}: {len(drawn)} charts ({charts})")
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -240,11 +243,11 @@ def cmd_export(args: argparse.Namespace) -> None:
         if not args.warehouse.is_file():
             raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
         rows = export_renewals(args.warehouse, args.out)
-        console.print(f"Wrote {rows:,} renewal opportunities to create to {escape(str(args.out))}")
+        console.print(f"Wrote {rows:,} renewal opportunities to create to {console_text(args.out)}")
         return
     rows = export_mart(args.warehouse, args.mart, args.format, args.out)
-    mart = escape(args.mart.removeprefix("marts."))
-    console.print(f"Wrote {rows:,} rows of marts.{mart} to {escape(str(args.out))}")
+    mart = console_text(args.mart.removeprefix("marts."))
+    console.print(f"Wrote {rows:,} rows of marts.{mart} to {console_text(args.out)}")
 
 
 def cmd_docs(args: argparse.Namespace) -> None:
@@ -273,7 +276,7 @@ def cmd_docs(args: argparse.Namespace) -> None:
         page = Path(scratch) / "static_index.html"
         write_atomically(args.out, lambda partial: shutil.copyfile(page, partial))
     console.print(
-        f"Wrote {escape(str(args.out))}: dbt's docs of every model and column, one file, offline"
+        f"Wrote {console_text(args.out)}: dbt's docs of every model and column, one file, offline"
     )
 
 
@@ -356,11 +359,11 @@ def main(argv: list[str] | None = None) -> None:
         OutputPathError,
         SettingError,
     ) as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        console.print(f"[bold red]error:[/] {console_text(exc)}")
         raise SystemExit(1) from None
     except OSError as exc:
         # A full disk, a permission denied, a folder that is a file: one line, exit 1.
-        console.print(f"[bold red]error:[/] {escape(describe_os_error(exc))}")
+        console.print(f"[bold red]error:[/] {console_text(describe_os_error(exc))}")
         raise SystemExit(1) from None
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
-from rich.markup import escape
 
 from dagster_project.lib.build_filter import (
     DEFAULT_BUILD_FILTER,
@@ -22,7 +21,12 @@ from dagster_project.lib.build_filter import (
     validate_build_filter,
 )
 from dagster_project.lib.ingest import FileLevelError, list_snapshots
-from dagster_project.lib.outputs import OutputPathError, check_output_path, describe_os_error
+from dagster_project.lib.outputs import (
+    OutputPathError,
+    check_output_path,
+    console_text,
+    describe_os_error,
+)
 from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.settings import SettingError, check_dbt_vars
 from dagster_project.lib.warehouse import (
@@ -256,7 +260,7 @@ def _build_and_publish(
         write_report(warehouse, report_path(warehouse), as_of=as_of, currency=currency)
         summary.report = report_path(warehouse)
     except ReportError as exc:
-        console.print(f"[yellow]warning:[/] no finance report: {escape(str(exc))}")
+        console.print(f"[yellow]warning:[/] no finance report: {console_text(exc)}")
     return summary
 
 
@@ -316,16 +320,16 @@ class _Progress:
         if kind == "STEP_START":
             self.started[step] = time.monotonic()
             if self.status is not None:
-                self.status.update(f"Running {escape(step)}")
+                self.status.update(f"Running {console_text(step)}")
         elif kind == "ASSET_MATERIALIZATION" and "dbt_models" in step:
             self.models_done += 1
             if self.status is not None:
                 key = event.asset_key.to_user_string() if event.asset_key else ""
-                self.status.update(f"dbt: {self.models_done} models built ({escape(key)})")
+                self.status.update(f"dbt: {self.models_done} models built ({console_text(key)})")
         elif kind == "STEP_SUCCESS":
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
             self.seconds[step] = seconds
-            self.console.print(f"[green]✓[/] {escape(step)} [dim]({seconds:.1f}s)[/]")
+            self.console.print(f"[green]✓[/] {console_text(step)} [dim]({seconds:.1f}s)[/]")
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
@@ -346,7 +350,7 @@ class _Progress:
             # before any step starts.
             self.failures.append(f"setting up the build: {_innermost(event.engine_event_data)}")
         elif kind == "STEP_FAILURE":
-            self.console.print(f"[red]✗[/] {escape(step)}")
+            self.console.print(f"[red]✗[/] {console_text(step)}")
             if step in self.failed_checks:
                 self.failures.extend(self.failed_checks.pop(step))
             else:

@@ -522,12 +522,17 @@ def test_the_summary_prints_crm_text_and_paths_as_they_are(monkeypatch):
         snapshots=["2026-01-01"],
         loads=[("Account", 2, 1)],
         marts=[("dim_accounts", 2)],
-        warnings=["check x failed: e.g. account_name=Acme [/x] Corp :fire: [bold]loud[/bold]"],
+        warnings=[
+            "check x failed: e.g. account_name=Acme [/x] Corp :fire: [bold]loud[/bold]",
+            "check y failed: e.g. account_name=Evil \x1b[2J\x1b]0;owned\x07 Corp",
+        ],
         report=Path("/data/[prod]/warehouse.report.html"),
     )
     cli.print_summary(summary)
     printed = buffer.getvalue()
     assert "Acme [/x] Corp :fire: [bold]loud[/bold]" in printed
+    assert "Evil \\x1b[2J\\x1b]0;owned\\x07 Corp" in printed  # shown, not sent to the terminal
+    assert "\x1b[2J" not in printed
     assert "Published /data/[prod]/warehouse.duckdb" in printed
     assert "Finance report: /data/[prod]/warehouse.report.html" in printed
 

@@ -150,3 +150,16 @@ def landing_folders(con) -> list[Path]:
     except Exception:  # noqa: BLE001 - not a recurwise warehouse, or an older one: no folders
         return []
     return sorted({Path(folder).parent for (folder,) in rows if folder})
+
+
+# C0 and C1 control characters but the newline: a CRM value holding ESC [31m (a terminal
+# escape sequence) must print as text, never steer the terminal.
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+del _CONTROL[ord("\n")]
+
+
+def console_text(value: object) -> str:
+    """`value` ready for a rich console: markup escaped, control characters shown as \\xNN."""
+    from rich.markup import escape
+
+    return escape(str(value).translate(_CONTROL))
