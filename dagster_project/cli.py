@@ -11,16 +11,26 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from dagster_project.dbt_project import DBT_PROJECT_DIR
+from dagster_project.lib import settings as settings_module
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.export import FORMATS, ExportError, export_all_parquet, export_mart
 from dagster_project.lib.ingest import FileLevelError
+from dagster_project.lib.outputs import (
+    OutputPathError,
+    check_output_path,
+    console_text,
+    describe_os_error,
+    landing_folders,
+    write_atomically,
+)
 from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.report import ReportError, write_report
+from dagster_project.lib.settings import SETTINGS, SettingError
 from dagster_project.lib.warehouse import BuildLockedError
 from dagster_project.runner import (
     DEFAULT_WAREHOUSE,
@@ -34,7 +44,10 @@ from dagster_project.runner import (
 )
 
 # soft_wrap: an error message stays one line in logs and pipes, however narrow the terminal.
-console = Console(stderr=True, soft_wrap=True)
+# emoji=False: CRM text such as "Acme :fire: Corp" prints as it is. Every value from a
+# user, a path or the CRM goes through console_text(): "Acme [/x] Corp" is text, not
+# markup, and a terminal escape sequence in CRM text prints as \x1b[31m.
+console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def _date(text: str) -> date:
@@ -119,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     query = sub.add_parser("query", help="run one read-only SQL query on a warehouse")
     query.add_argument("sql")
     query.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    query.add_argument(
+        "--allow-files",
+        action="store_true",
+        help="let the query read and write files (read_csv, COPY ... TO, ATTACH); the "
+        "warehouse itself stays read-only",
+    )
 
     report = sub.add_parser("report", help="write the finance report: one HTML file of charts")
     report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
@@ -148,35 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# The settings a build may override: dbt_project.yml's vars, less the as-of date (--as-of).
-SETTINGS = {
-    name: default
-    for name, default in yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())[
-        "vars"
-    ].items()
-    if name != "as_of_date"
-}
-
-
 def parse_settings(pairs: list[str]) -> dict[str, object]:
-    """NAME=VALUE pairs as dbt vars: whole numbers as numbers, `null` as none."""
-    values: dict[str, object] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or name not in SETTINGS:
-            raise BuildError(
-                f"unknown setting {pair!r}; use NAME=VALUE with NAME one of "
-                f"{', '.join(sorted(SETTINGS))}"
-            )
-        if text.lower() in ("", "null", "none"):
-            values[name] = None
-        elif text.lstrip("-").isdigit():
-            values[name] = int(text)
-        elif isinstance(SETTINGS[name], int):
-            raise BuildError(f"setting {name} must be a whole number, not {text!r}")
-        else:
-            values[name] = text
-    return values
+    """NAME=VALUE pairs as dbt vars, each checked against its declared type (lib/settings.py)."""
+    try:
+        return settings_module.parse_settings(pairs)
+    except SettingError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def print_summary(summary: BuildSummary) -> None:
@@ -185,29 +181,35 @@ def print_summary(summary: BuildSummary) -> None:
     table.add_column("loaded", justify="right")
     table.add_column("rejected", justify="right")
     for name, loaded, rejected in summary.loads:
-        table.add_row(name, f"{loaded:,}", f"[red]{rejected:,}[/]" if rejected else "0")
+        table.add_row(
+            console_text(name), f"{loaded:,}", f"[red]{rejected:,}[/]" if rejected else "0"
+        )
     console.print(table)
     rejected = sum(r for _, _, r in summary.loads)
     if rejected:
         console.print(
             f"[yellow]{rejected:,} rows rejected[/]: see them with "
-            f'recurwise query "select * from raw.rejects" --warehouse {summary.warehouse}'
+            'recurwise query "select * from raw.rejects" '
+            f"--warehouse {console_text(summary.warehouse)}"
         )
     console.print(
         f"{len(summary.snapshots)} snapshots ({summary.snapshots[0]} .. {summary.snapshots[-1]}), "
         f"{len(summary.marts)} marts: "
-        + ", ".join(f"{name} ({rows:,})" for name, rows in summary.marts)
+        + ", ".join(f"{console_text(name)} ({rows:,})" for name, rows in summary.marts)
     )
     for warning in summary.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    console.print(f"[bold green]Published[/] {summary.warehouse} in {summary.seconds:.0f}s")
+        console.print(f"[yellow]warning:[/] {console_text(warning)}")
+    warehouse = console_text(summary.warehouse)
+    console.print(f"[bold green]Published[/] {warehouse} in {summary.seconds:.0f}s")
     if summary.report is not None:
-        console.print(f"Finance report: {summary.report} (open it in a browser; works offline)")
+        console.print(
+            f"Finance report: {console_text(summary.report)} (open it in a browser; works offline)"
+        )
     console.print(
         "Query it read-only, for example:\n"
         f'  recurwise query "select * from marts.fct_opportunities limit 5" '
-        f"--warehouse {summary.warehouse}\n"
-        f"  python -c \"import duckdb; print(duckdb.connect('{summary.warehouse}', "
+        f"--warehouse {warehouse}\n"
+        f"  python -c \"import duckdb; print(duckdb.connect('{warehouse}', "
         f"read_only=True).sql('from marts.fct_opportunities limit 5'))\""
     )
 
@@ -221,7 +223,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
             args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
         )
     console.print(
-        f"Wrote {args.days} snapshots to {args.out}: "
+        f"Wrote {args.days} snapshots to {console_text(args.out)}: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
 
@@ -237,7 +239,7 @@ def cmd_ui(args: argparse.Namespace) -> None:
     os.environ.setdefault("DAGSTER_HOME", str(home))
     prepare_dbt_manifest()
     dg = Path(sys.executable).parent / "dg"
-    console.print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
+    console.print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", markup=False)
     raise SystemExit(
         subprocess.call(
             [str(dg), "dev", "--host", "127.0.0.1", "--port", str(args.port)], cwd=REPO_ROOT
@@ -247,7 +249,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     drawn = write_report(args.warehouse, args.out, currency=args.currency)
-    console.print(f"Wrote {args.out}: {len(drawn)} charts ({', '.join(drawn)})")
+    charts = console_text(", ".join(drawn))
+    console.print(f"Wrote {console_text(args.out)}: {len(drawn)} charts ({charts})")
 
 
 def cmd_export_all(args: argparse.Namespace) -> None:
@@ -255,11 +258,14 @@ def cmd_export_all(args: argparse.Namespace) -> None:
         raise BuildError(f"give a mart name or --all, not both (got {args.mart!r} and --all)")
     if args.format != "parquet":
         raise BuildError("--all writes typed Parquet files: add --format parquet")
+    # No file of the folder may land on the warehouse's files or in a snapshot folder.
+    check_output_path(args.out / "manifest.json", args.warehouse, _landing_of(args.warehouse))
     manifest = export_all_parquet(args.warehouse, args.out)
     rows = sum(entry["rows"] for entry in manifest["marts"])
     console.print(
-        f"Wrote {len(manifest['marts'])} marts ({rows:,} rows) as Parquet to {args.out}, "
-        f"listed in {args.out / 'manifest.json'} (as of {manifest['as_of']})"
+        f"Wrote {len(manifest['marts'])} marts ({rows:,} rows) as Parquet to "
+        f"{console_text(args.out)}, listed in {console_text(args.out / 'manifest.json')} "
+        f"(as of {manifest['as_of']})"
     )
 
 
@@ -275,10 +281,11 @@ def cmd_export(args: argparse.Namespace) -> None:
         if not args.warehouse.is_file():
             raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
         rows = export_renewals(args.warehouse, args.out)
-        console.print(f"Wrote {rows:,} renewal opportunities to create to {args.out}")
+        console.print(f"Wrote {rows:,} renewal opportunities to create to {console_text(args.out)}")
         return
     rows = export_mart(args.warehouse, args.mart, args.format, args.out)
-    console.print(f"Wrote {rows:,} rows of marts.{args.mart.removeprefix('marts.')} to {args.out}")
+    mart = console_text(args.mart.removeprefix("marts."))
+    console.print(f"Wrote {rows:,} rows of marts.{mart} to {console_text(args.out)}")
 
 
 def cmd_docs(args: argparse.Namespace) -> None:
@@ -288,22 +295,51 @@ def cmd_docs(args: argparse.Namespace) -> None:
 
     if not args.warehouse.is_file():
         raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+    check_output_path(args.out, args.warehouse, _landing_of(args.warehouse))
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch) / "docs.duckdb"
         shutil.copyfile(args.warehouse, work)
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--static",
+            [str(DBT_EXECUTABLE), "docs", "generate", "--static",
              "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch,
              "--log-path", scratch],
             cwd=DBT_PROJECT_DIR,
-            env={**os.environ, "RECURWISE_WORK_DB": str(work)},
+            # recurwise-dbt ends with this process (lib/child_process.py).
+            env={**os.environ, "RECURWISE_WORK_DB": str(work), PARENT_PID_ENV: str(os.getpid())},
             capture_output=True,
             text=True,
         )  # fmt: skip
         if result.returncode != 0:
             raise BuildError(f"dbt docs generate failed:\n{result.stdout[-2000:]}")
-        shutil.copyfile(Path(scratch) / "static_index.html", args.out)
-    console.print(f"Wrote {args.out}: dbt's docs of every model and column, one file, offline")
+        page = Path(scratch) / "static_index.html"
+        write_atomically(args.out, lambda partial: shutil.copyfile(page, partial))
+    console.print(
+        f"Wrote {console_text(args.out)}: dbt's docs of every model and column, one file, offline"
+    )
+
+
+# `recurwise query` reads the warehouse and nothing else (SPEC 6, Safety): the file opens
+# read-only, DuckDB may touch no other file (no COPY TO, read_csv, ATTACH, INSTALL / LOAD)
+# unless --allow-files, never fetches or loads an extension by itself, and the query
+# cannot switch any of this back on (lock_configuration).
+def query_config(allow_files: bool) -> dict[str, object]:
+    return {
+        "enable_external_access": allow_files,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "lock_configuration": True,
+    }
+
+
+def _landing_of(warehouse: Path) -> list[Path]:
+    """The landing folders `warehouse` was built from (outputs may not go there)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return landing_folders(con)
+    except duckdb.Error as exc:
+        raise BuildError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
 
 
 def cmd_query(args: argparse.Namespace) -> None:
@@ -312,8 +348,15 @@ def cmd_query(args: argparse.Namespace) -> None:
     if not args.warehouse.is_file():
         raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
     try:
-        with duckdb.connect(str(args.warehouse), read_only=True) as con:
+        with duckdb.connect(
+            str(args.warehouse), read_only=True, config=query_config(args.allow_files)
+        ) as con:
             print(con.sql(args.sql))
+    except duckdb.PermissionException as exc:
+        raise BuildError(
+            f"query refused: {exc}; recurwise query reads the warehouse only "
+            "(add --allow-files to let it read and write other files)"
+        ) from None
     except duckdb.Error as exc:
         raise BuildError(f"query failed: {exc}") from None
 
@@ -359,8 +402,20 @@ def main(argv: list[str] | None = None) -> None:
             cmd_report(args)
         elif args.command == "export":
             cmd_export(args)
-    except (BuildError, FileLevelError, BuildLockedError, ReportError, ExportError) as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+    except (
+        BuildError,
+        FileLevelError,
+        BuildLockedError,
+        ReportError,
+        ExportError,
+        OutputPathError,
+        SettingError,
+    ) as exc:
+        console.print(f"[bold red]error:[/] {console_text(exc)}")
+        raise SystemExit(1) from None
+    except OSError as exc:
+        # A full disk, a permission denied, a folder that is a file: one line, exit 1.
+        console.print(f"[bold red]error:[/] {console_text(describe_os_error(exc))}")
         raise SystemExit(1) from None
 
 

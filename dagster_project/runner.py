@@ -1,5 +1,6 @@
 """Run the build job in process, as the schedule does, with a progress display and a summary."""
 
+import io
 import json
 import os
 import shutil
@@ -20,12 +21,22 @@ from dagster_project.lib.build_filter import (
     validate_build_filter,
 )
 from dagster_project.lib.ingest import FileLevelError, landing_warnings, list_snapshots
+from dagster_project.lib.outputs import (
+    OutputPathError,
+    check_output_path,
+    console_text,
+    describe_os_error,
+)
 from dagster_project.lib.report import ReportError, write_report
+from dagster_project.lib.settings import SettingError, check_dbt_vars
 from dagster_project.lib.warehouse import (
     PARTIAL_PARSE,
     build_lock,
     dbt_environment,
     dbt_target_dir,
+    discard_work_file,
+    wait_until_released,
+    work_path,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -140,14 +151,21 @@ def run_build(
 
     `accepted_snapshots`: snapshot dates a person checked, published past the delivery
     gates (SPEC 3)."""
-    import dagster as dg
 
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, emoji=False)
     landing, warehouse = landing.resolve(), warehouse.resolve()
     if not landing.is_dir():
         raise BuildError(f"landing directory {landing} does not exist")
     if warehouse.is_dir():
         raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+    for folder in (warehouse.parent, *warehouse.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise BuildError(f"warehouse path {warehouse}: {folder} is a file, not a folder")
+    try:
+        check_output_path(warehouse, landing=[landing])
+        check_output_path(report_path(warehouse), landing=[landing])
+    except OutputPathError as exc:
+        raise BuildError(str(exc)) from None
     if build_filter is not None:
         try:
             validate_build_filter(build_filter)
@@ -159,8 +177,42 @@ def run_build(
         ignored = landing_warnings(landing)
     except FileLevelError as exc:
         raise BuildError(str(exc)) from None
+    if dbt_vars is not None:
+        try:
+            dbt_vars = check_dbt_vars(dbt_vars)
+        except SettingError as exc:
+            raise BuildError(str(exc)) from None
+    try:
+        summary = _build_and_publish(
+            landing, warehouse, as_of, console, build_filter, dbt_vars, snapshot_keys,
+            accepted_snapshots or [],
+        )  # fmt: skip
+    except OSError as exc:
+        # A full disk, a permission denied: the published file is only ever replaced by
+        # a finished work file, so it is as it was.
+        raise BuildError(
+            f"build failed, the published warehouse was left as it was: {describe_os_error(exc)}"
+        ) from None
+    summary.warnings[:0] = ignored  # folders and files the build did not load, first
+    return summary
+
+
+def _build_and_publish(
+    landing: Path,
+    warehouse: Path,
+    as_of: date | None,
+    console: Console,
+    build_filter: str | None,
+    dbt_vars: dict[str, object] | None,
+    snapshot_keys: list[str],
+    accepted_snapshots: list[date],
+) -> BuildSummary:
+    import dagster as dg
+
     started = time.monotonic()
     with build_lock(warehouse):
+        # A dbt of a build killed a moment ago may still hold the work file: wait, or refuse.
+        wait_until_released(work_path(warehouse))
         configure_environment(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
         with console.status("Parsing the dbt project"):
             # With dbt variables (--set, --as-of) the invocations' parse differs from this
@@ -175,29 +227,44 @@ def run_build(
         instance.add_event_listener(run_id, progress.on_event)
         log_path = build_log_path(warehouse)
         # dbt's own output goes to the build log; the console shows progress only.
-        with console.status("Building") as status, log_path.open("w") as log, redirect_stdout(log):
+        with (
+            console.status("Building") as status,
+            _BuildLog(log_path) as log,
+            redirect_stdout(log),
+        ):
             progress.status = status
-            result = job.execute_in_process(
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                instance=instance,
-                run_id=run_id,
-                tags={
-                    "dagster/asset_partition_range_start": snapshot_keys[0],
-                    "dagster/asset_partition_range_end": snapshot_keys[-1],
-                },
-                raise_on_error=False,
-            )
+            result = None
+            try:
+                result = job.execute_in_process(
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                    instance=instance,
+                    run_id=run_id,
+                    tags={
+                        "dagster/asset_partition_range_start": snapshot_keys[0],
+                        "dagster/asset_partition_range_end": snapshot_keys[-1],
+                    },
+                    raise_on_error=False,
+                )
+            finally:
+                if result is None or not result.success:
+                    # A failed build's work file only takes space (on a full disk, the space
+                    # the next build needs); the next build starts from a fresh copy anyway.
+                    discard_work_file(warehouse)
         if not result.success:
+            failures = progress.failures or ["unknown failure"]
+            if log.lost is not None:
+                # Likely the cause of the rest (a full disk): said first.
+                failures.insert(0, f"the build log could not be written: {log.lost}")
             raise BuildError(
                 "build failed, the published warehouse was left as it was:\n  "
-                + "\n  ".join(progress.failures or ["unknown failure"])
+                + "\n  ".join(failures)
                 + f"\n  (full log: {log_path})"
             )
     summary = BuildSummary(
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         step_seconds=progress.seconds,
-        warnings=ignored + progress.warnings,
+        warnings=progress.warnings,
     )
     _fill_summary(summary)
     # The warehouse is published: a report that cannot be written is a warning, not a failure.
@@ -206,8 +273,41 @@ def run_build(
         write_report(warehouse, report_path(warehouse), as_of=as_of, currency=currency)
         summary.report = report_path(warehouse)
     except ReportError as exc:
-        console.print(f"[yellow]warning:[/] no finance report: {exc}")
+        console.print(f"[yellow]warning:[/] no finance report: {console_text(exc)}")
     return summary
+
+
+class _BuildLog(io.TextIOWrapper):
+    """The build log: a full disk or a lost file ends the log, not the build's message.
+
+    Its text goes nowhere once a write fails (dbt's streamed output would otherwise raise
+    inside dagster-dbt and print a traceback); `lost` says why, for the failure message.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path.open("wb"), encoding="utf-8", line_buffering=False)
+        self.lost: str | None = None
+
+    def write(self, text: str) -> int:
+        if self.lost is None:
+            try:
+                return super().write(text)
+            except OSError as exc:
+                self.lost = describe_os_error(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.lost is None:
+            try:
+                super().flush()
+            except OSError as exc:
+                self.lost = describe_os_error(exc)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:
+            self.lost = self.lost or describe_os_error(exc)
 
 
 class _Progress:
@@ -233,16 +333,16 @@ class _Progress:
         if kind == "STEP_START":
             self.started[step] = time.monotonic()
             if self.status is not None:
-                self.status.update(f"Running {step}")
+                self.status.update(f"Running {console_text(step)}")
         elif kind == "ASSET_MATERIALIZATION" and "dbt_models" in step:
             self.models_done += 1
             if self.status is not None:
                 key = event.asset_key.to_user_string() if event.asset_key else ""
-                self.status.update(f"dbt: {self.models_done} models built ({key})")
+                self.status.update(f"dbt: {self.models_done} models built ({console_text(key)})")
         elif kind == "STEP_SUCCESS":
             seconds = time.monotonic() - self.started.get(step, time.monotonic())
             self.seconds[step] = seconds
-            self.console.print(f"[green]✓[/] {step} [dim]({seconds:.1f}s)[/]")
+            self.console.print(f"[green]✓[/] {console_text(step)} [dim]({seconds:.1f}s)[/]")
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
@@ -258,8 +358,12 @@ class _Progress:
                         failed.append(message)
                 elif message not in self.warnings:
                     self.warnings.append(message)
+        elif kind == "RESOURCE_INIT_FAILURE":
+            # The work copy (a full disk, a work file held by another process) fails here,
+            # before any step starts.
+            self.failures.append(f"setting up the build: {_innermost(event.engine_event_data)}")
         elif kind == "STEP_FAILURE":
-            self.console.print(f"[red]✗[/] {step}")
+            self.console.print(f"[red]✗[/] {console_text(step)}")
             if step in self.failed_checks:
                 self.failures.extend(self.failed_checks.pop(step))
             else:
@@ -270,6 +374,11 @@ def _failure_message(event) -> str:
     data = event.step_failure_data
     if data.user_failure_data is not None and data.user_failure_data.description:
         return data.user_failure_data.description
+    return _innermost(data)
+
+
+def _innermost(data) -> str:
+    """The message of the innermost error of a failure event's data (the real cause)."""
     error = data.error
     while error is not None and error.cause is not None:
         error = error.cause

@@ -98,8 +98,8 @@ def finish(process: subprocess.Popen) -> tuple[int, str]:
 def end_process_group(group: int, grace: float = 1.0) -> None:
     """End what a killed build left running after `grace` seconds.
 
-    A dbt child outlives a SIGKILLed build by a few seconds, until it next writes to its
-    closed pipe; ending it keeps the next build's timings and CPU to itself.
+    A build's dbt dies with it (tests/test_build_children.py); this is the safety net that
+    keeps the next build's timings and CPU to itself should anything else be left.
     """
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:

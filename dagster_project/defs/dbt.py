@@ -7,7 +7,6 @@ the ingest assets (meta.dagster.asset_key), and dbt tests become Dagster asset c
 import json
 import os
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -20,6 +19,7 @@ from packaging.version import Version
 
 from dagster_project.dbt_project import dbt_project
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
 
 dbt_project.prepare_if_dev()
@@ -74,6 +74,8 @@ def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse:
         args += ["--vars", json.dumps(settings.dbt_vars())]
     target = warehouse.dbt_target_dir / context.op_execution_context.op.name
     _start_from_latest_parse(target)
+    # recurwise-dbt dies with this process (lib/child_process.py): tell it who that is.
+    os.environ[PARENT_PID_ENV] = str(os.getpid())
     yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
@@ -137,9 +139,8 @@ def subscription_dbt_models(
 def dbt_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            # The dbt of this environment, whether or not its bin/ is on PATH.
-            "dbt": BuildDbtCli(
-                project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
-            )
+            # The dbt of this environment, whether or not its bin/ is on PATH, started as
+            # recurwise-dbt: it is killed when the build process dies (issue 22).
+            "dbt": BuildDbtCli(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
         }
     )

@@ -144,6 +144,13 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
             for snapshot_date, folder in folders.items():
                 try:
                     path = find_file(folder, obj)
+                    if path is not None and folder.resolve() not in path.path.resolve().parents:
+                        # A link to /etc/passwd or another team's file is not a CRM export:
+                        # refused before a byte of it is read (nor echoed in a message).
+                        raise FileLevelError(
+                            f"{path.path}: a symbolic link to a file outside snapshot "
+                            f"folder {folder}; copy the export into the folder instead"
+                        )
                     if path is None and not obj.optional:
                         raise FileLevelError(
                             f"{folder}: {obj.name}.csv is missing from snapshot "

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.dbt_project import project_vars
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.settings import SettingError, check_dbt_vars, dbt_defaults, quoted
 from dagster_project.lib.warehouse import (
     dbt_target_dir,
     duckdb_settings,
@@ -30,16 +30,23 @@ class BuildSettings(dg.ConfigurableResource):
     accepted_snapshots: str = ""
 
     def dbt_vars(self) -> dict[str, object]:
-        """The dbt vars of this build: the settings given on the command line, and as-of."""
-        values = json.loads(self.dbt_vars_json or "{}")
-        if self.as_of_date:
-            values["as_of_date"] = self.as_of_date
-        return values
+        """The dbt vars of this build: the settings given on the command line, and as-of,
+        each checked against its declared type (a run started from the UI or the sensor
+        reads them from the environment, not from the `recurwise` command's flags)."""
+        try:
+            values = json.loads(self.dbt_vars_json or "{}")
+        except json.JSONDecodeError:
+            raise SettingError(
+                f"RECURWISE_DBT_VARS is not a JSON object: {quoted(self.dbt_vars_json)}"
+            ) from None
+        if self.as_of_date and isinstance(values, dict):
+            values = {**values, "as_of_date": self.as_of_date}
+        return check_dbt_vars(values)
 
     def setting(self, name: str) -> object:
         """A setting of this build: given on the command line, else dbt_project.yml's."""
         values = self.dbt_vars()
-        return values[name] if values.get(name) is not None else project_vars()[name]
+        return values[name] if values.get(name) is not None else dbt_defaults()[name]
 
     @property
     def accepted_snapshot_dates(self) -> set[str]:

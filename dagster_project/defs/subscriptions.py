@@ -88,9 +88,11 @@ def subscription_build(
     with warehouse.connect() as con:
         sources = con.sql(SOURCES_SQL.format(build_filter=build_filter)).pl()
         lines = con.sql(LINES_SQL).pl().join(sources.select("opportunity_id"), on="opportunity_id")
+        # The as-of date as checked for dbt (lib/settings.py), so both agree on "today".
+        as_of_text = settings.dbt_vars().get("as_of_date")
         as_of = (
-            date.fromisoformat(settings.as_of_date)
-            if settings.as_of_date
+            date.fromisoformat(as_of_text)
+            if as_of_text
             else con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
         )
         result = build_subscriptions(sources, lines, as_of)

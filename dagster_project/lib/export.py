@@ -3,7 +3,11 @@
 The warehouse is opened read-only, the mart name is checked against the marts the file
 really has (so a typo gets the list of names, and nothing but a mart name reaches SQL),
 and the file is written beside its target and renamed into place: a failed export never
-leaves half a file. Plain Python, no Dagster import.
+leaves half a file. The output may not be a file of the warehouse or of its landing
+folder (lib/outputs.py). CSV and Excel are for people: CSV text cells that a spreadsheet
+would read as a formula get a leading quote; Excel cells are written typed, text as text
+(never a formula). Parquet is for tools and keeps every value exactly. Plain Python, no
+Dagster import.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from pathlib import Path
 
 import duckdb
 import xlsxwriter
+
+from dagster_project.lib.outputs import (
+    OutputPathError,
+    check_output_path,
+    describe_os_error,
+    landing_folders,
+    neutralized_sql,
+    write_atomically,
+)
 
 FORMATS = ("csv", "parquet", "xlsx")
 # An Excel sheet holds 1,048,576 rows, the header included.
@@ -58,18 +71,19 @@ def export_mart(warehouse: Path, mart: str, fmt: str, out: Path) -> int:
     except duckdb.Error as exc:
         raise ExportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
     with con:
+        try:
+            check_output_path(out, warehouse, landing_folders(con))
+        except OutputPathError as exc:
+            raise ExportError(str(exc)) from None
         name = _checked_mart(con, mart, warehouse)
-        partial = out.with_name(out.name + ".partial")
         try:
             if fmt == "xlsx":
-                rows = _write_xlsx(con, name, partial)
-            else:
-                rows = _copy(con, name, fmt, partial)
-            os.replace(partial, out)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-    return rows
+                return write_atomically(out, lambda partial: _write_xlsx(con, name, partial))
+            return write_atomically(out, lambda partial: _copy(con, name, fmt, partial))
+        except OSError as exc:
+            raise ExportError(f"cannot write {out}: {describe_os_error(exc)}") from None
+        except duckdb.IOException as exc:
+            raise ExportError(f"cannot write {out}: {exc}") from None
 
 
 def _checked_mart(con: duckdb.DuckDBPyConnection, mart: str, warehouse: Path) -> str:
@@ -89,8 +103,22 @@ def _checked_mart(con: duckdb.DuckDBPyConnection, mart: str, warehouse: Path) ->
 def _copy(con: duckdb.DuckDBPyConnection, mart: str, fmt: str, path: Path) -> int:
     # The name was checked against information_schema; the path is a quoted SQL literal.
     target = "'" + str(path).replace("'", "''") + "'"
-    options = "format csv, header true" if fmt == "csv" else "format parquet"
-    return con.execute(f'copy marts."{mart}" to {target} ({options})').fetchone()[0]
+    if fmt == "parquet":
+        return con.execute(f'copy marts."{mart}" to {target} (format parquet)').fetchone()[0]
+    columns = con.execute(f'describe marts."{mart}"').fetchall()
+    select_list = ", ".join(
+        f"{neutralized_sql(_quoted(name))} as {_quoted(name)}"
+        if column_type == "VARCHAR"
+        else _quoted(name)
+        for name, column_type, *_ in columns
+    )
+    return con.execute(
+        f'copy (select {select_list} from marts."{mart}") to {target} (format csv, header true)'
+    ).fetchone()[0]
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _write_xlsx(con: duckdb.DuckDBPyConnection, mart: str, path: Path) -> int:

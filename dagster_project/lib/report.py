@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -21,6 +20,14 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
+
+from dagster_project.lib.outputs import (
+    OutputPathError,
+    check_output_path,
+    describe_os_error,
+    landing_folders,
+    write_atomically,
+)
 
 MOVEMENT_COLORS = {
     "new": "#1b7f3b",
@@ -133,6 +140,10 @@ def write_report(
     except duckdb.Error as exc:
         raise ReportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
     with con:
+        try:
+            check_output_path(out, warehouse, landing_folders(con))
+        except OutputPathError as exc:
+            raise ReportError(str(exc)) from None
         columns = _mart_columns(con)
         ctx = Context(
             as_of=as_of or _latest_snapshot(con),
@@ -149,9 +160,10 @@ def write_report(
                 drawn.append(chart.title)
             sections.append(_section(chart, figure, missing))
         page = _page(warehouse, ctx, _key_figures(con, ctx), sections)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, out)
+    try:
+        write_atomically(out, lambda partial: partial.write_text(page, encoding="utf-8"))
+    except OSError as exc:
+        raise ReportError(f"cannot write {out}: {describe_os_error(exc)}") from None
     return drawn
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
+import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,14 +92,19 @@ def start_work_copy(warehouse: Path) -> Path:
     """A fresh work file: the published warehouse copied, or nothing yet (a first build).
 
     A work file left by a killed build is discarded here, so the next build recovers
-    without manual cleanup.
+    without manual cleanup; but never one that a live process still has open (a dbt left
+    by a build killed a moment ago): that waits for it to go, or refuses naming it. The
+    copy keeps the published file's mode, so a publish never widens who may read it; a
+    first build's file is created by DuckDB under the umask.
     """
     work = work_path(warehouse)
     work.parent.mkdir(parents=True, exist_ok=True)
+    wait_until_released(work)
     _remove_database(work)
     _remove_database(staged_path(warehouse))
     if warehouse.exists():
         shutil.copyfile(warehouse, work)
+        os.chmod(work, stat.S_IMODE(os.stat(warehouse).st_mode))
     return work
 
 
@@ -117,6 +125,57 @@ def write_compatible_copy(source: Path, target: Path, settings: dict[str, str]) 
         con.execute("copy from database finished to published")
         # Detaching checkpoints: the target has no write-ahead log left to carry.
         con.execute("detach published")
+
+
+# How long a build waits for another process to let go of the work file. A dbt child of a
+# killed build dies with it (lib/child_process.py) within milliseconds; anything holding
+# the file longer is not ours to end.
+WORK_FILE_WAIT_SECONDS = 15.0
+
+
+def file_lock_holder(path: Path) -> int | None:
+    """The PID of a process holding a DuckDB (POSIX record) lock on `path`, if any."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        # struct flock on Linux: l_type, l_whence, l_start, l_len, l_pid (+ padding).
+        probe = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+        lock_type, _, _, _, pid = struct.unpack("hhqqi4x", fcntl.fcntl(fd, fcntl.F_GETLK, probe))
+    finally:
+        os.close(fd)
+    return None if lock_type == fcntl.F_UNLCK else pid
+
+
+def _process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "unknown"
+
+
+def wait_until_released(work: Path, timeout: float | None = None) -> None:
+    """Return once no other process holds `work`; BuildLockedError naming it after `timeout`
+    seconds (default WORK_FILE_WAIT_SECONDS)."""
+    timeout = WORK_FILE_WAIT_SECONDS if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    while (pid := file_lock_holder(work)) is not None:
+        if time.monotonic() >= deadline:
+            raise BuildLockedError(
+                f"the work file {work} is still open in process {pid} "
+                f"({_process_name(pid)}) after {timeout:.0f}s, perhaps left by a killed "
+                f"build; the build did not start. End that process (kill {pid}) and build again"
+            )
+        time.sleep(0.2)
+
+
+def discard_work_file(warehouse: Path) -> None:
+    """Remove a failed build's work file and its write-ahead log, unless another process
+    holds the file."""
+    work = work_path(warehouse)
+    if file_lock_holder(work) is None:
+        _remove_database(work)
 
 
 def publish(warehouse: Path) -> Path:
@@ -149,17 +208,27 @@ def publish(warehouse: Path) -> Path:
 
 @contextmanager
 def build_lock(warehouse: Path) -> Iterator[None]:
-    """Hold the build lock of `warehouse`; a second build refuses with BuildLockedError."""
+    """Hold the build lock of `warehouse`; a second build refuses with BuildLockedError
+    naming the PID of the build that holds it (written into the lock file)."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_file = warehouse.with_name(warehouse.name + ".lock")
-    with lock_file.open("w") as handle:
+    # Not truncated on open: the file holds the PID of the build that has the lock. Never
+    # through a symlink planted under its name (ELOOP: one message, see runner.run_build).
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "r+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = handle.read(20).strip()
+            holder = holder if holder.isdigit() else "unknown"
             raise BuildLockedError(
-                f"another build of {warehouse} is running (lock {lock_file}); wait for it to finish"
+                f"another build of {warehouse} is running (PID {holder}, lock {lock_file}); "
+                "wait for it to finish"
             ) from None
         try:
+            handle.truncate(0)
+            handle.write(str(os.getpid()))
+            handle.flush()
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -4,7 +4,7 @@
 -#}
 {% macro as_of_date() -%}
     {%- if var('as_of_date') -%}
-        cast('{{ var("as_of_date") }}' as date)
+        {{ date_var('as_of_date') }}
     {%- else -%}
         (select max(snapshot_date) from {{ source('crm', 'snapshots') }})
     {%- endif -%}

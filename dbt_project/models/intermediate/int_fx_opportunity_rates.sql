@@ -25,14 +25,14 @@ opportunity_currencies as (
         opportunity_id,
         close_date,
         coalesce(
-            upper(nullif(trim(currency_iso_code), '')), '{{ var("corporate_currency") }}'
+            upper(nullif(trim(currency_iso_code), '')), {{ sql_string(var("corporate_currency")) }}
         ) as currency_iso_code
     from opportunities
 ),
 
 foreign_opportunities as (
     select * from opportunity_currencies
-    where currency_iso_code != '{{ var("corporate_currency") }}'
+    where currency_iso_code != {{ sql_string(var("corporate_currency")) }}
 ),
 
 -- The period that started last on or before the close date (in force unless it ended).

@@ -3,7 +3,7 @@
 -- Prior business = non-cancelled orders (dated by CreatedDate) and subscription items
 -- (dated by start date); a cancelled order counts as nothing. The opportunity's own orders
 -- and items are never its prior business.
-{%- set lookback_months = var('new_logo_lookback_months') %}
+{%- set lookback_months = integer_var('new_logo_lookback_months', nullable=true) %}
 with opportunities as (
     select * from {{ ref('stg_crm__opportunities') }}
 ),
@@ -94,7 +94,7 @@ prior_business as (
         -- lookback: business that ended more than {{ lookback_months }} months before does not count
         and (
             b.ended_on is null
-            or b.ended_on >= cast({{ dbt.dateadd('month', -1 * lookback_months | int, 'cast(c.created_at as date)') }} as date)
+            or b.ended_on >= cast({{ dbt.dateadd('month', -1 * lookback_months, 'cast(c.created_at as date)') }} as date)
         )
         {%- endif %}
     group by c.opportunity_id

@@ -3,7 +3,7 @@
 -- renewal, the Renewal opportunity matched to it and its renewal status. Not limited to a
 -- horizon: fct_renewal_pipeline, renewal_opportunities_to_create and the MRR forecast
 -- each take the window they need.
-{%- set match_window_days = var('renewal_match_window_days') | int %}
+{%- set match_window_days = integer_var('renewal_match_window_days') %}
 with contracts as (
     select * from {{ ref('fct_contracts') }}
 ),

@@ -2,8 +2,8 @@
 -- and each scenario, committed MRR (subscription items, known ends included) + pipeline MRR
 -- (open opportunities from their close month for their term) - MRR at risk (still counted
 -- as committed after the end of a renewal that has no renewal opportunity).
-{%- set months_back = var('mrr_forecast_months_back') | int %}
-{%- set months_ahead = var('mrr_forecast_months_ahead') | int %}
+{%- set months_back = integer_var('mrr_forecast_months_back') %}
+{%- set months_ahead = integer_var('mrr_forecast_months_ahead') %}
 with subscription_items as (
     select * from {{ ref('fct_subscription_items') }}
 ),

@@ -49,7 +49,7 @@ final as (
             as decimal(18, 2)
         ) as total_amount,
         cast(coalesce(t.total_original, 0) as decimal(18, 2)) as total_amount_original,
-        coalesce(opp.currency_iso_code, '{{ var("corporate_currency") }}') as currency_iso_code,
+        coalesce(opp.currency_iso_code, {{ sql_string(var("corporate_currency")) }}) as currency_iso_code,
         opp.is_new_logo,
         opp.is_new_logo_original
     from orders as o

@@ -217,7 +217,7 @@ previously_queued as (
 final as (
     select
         ps.potential_subscription_id,
-        '{{ grain }}' as grain,
+        {{ sql_string(grain) }} as grain,
         ps.opportunity_id,
         ps.line_item_id,
         ps.product_id,

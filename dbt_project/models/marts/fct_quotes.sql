@@ -24,7 +24,7 @@ final as (
             as decimal(18, 2)
         ) as grand_total,
         cast(round(q.grand_total, 2) as decimal(18, 2)) as grand_total_original,
-        coalesce(opp.currency_iso_code, '{{ var("corporate_currency") }}') as currency_iso_code,
+        coalesce(opp.currency_iso_code, {{ sql_string(var("corporate_currency")) }}) as currency_iso_code,
         opp.is_new_logo,
         opp.is_new_logo_original
     from quotes as q

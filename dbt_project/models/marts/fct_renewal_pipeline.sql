@@ -2,8 +2,8 @@
 -- falls within the horizon (renewal_horizon_days after as-of) or in the current or next
 -- calendar quarter, with the ARR up for renewal, the matched Renewal opportunity and the
 -- renewal status (see int_renewals_matched).
-{%- set horizon_days = var('renewal_horizon_days') | int %}
-{%- set lead_time_days = var('renewal_lead_time_days') | int %}
+{%- set horizon_days = integer_var('renewal_horizon_days') %}
+{%- set lead_time_days = integer_var('renewal_lead_time_days') %}
 with renewals as (
     select * from {{ ref('int_renewals_matched') }}
 ),

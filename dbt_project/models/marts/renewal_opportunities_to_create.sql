@@ -2,7 +2,7 @@
 -- Renewal opportunity once its end is within the lead time (renewal_lead_time_days before
 -- it), as a Data Loader import of Opportunity: exactly the columns AccountId, Name, Type,
 -- StageName, CloseDate, Amount. dagster_project/lib/renewals_export.py writes it to CSV.
-{%- set lead_time_days = var('renewal_lead_time_days') | int %}
+{%- set lead_time_days = integer_var('renewal_lead_time_days') %}
 with renewals as (
     select * from {{ ref('int_renewals_matched') }}
 ),
@@ -42,7 +42,7 @@ final as (
             120
         ) as "Name",  -- noqa: CP02
         'Renewal' as "Type",  -- noqa: CP02
-        '{{ var("renewal_stage_name") }}' as "StageName",  -- noqa: CP02
+        {{ sql_string(var("renewal_stage_name")) }} as "StageName",  -- noqa: CP02
         d.end_date as "CloseDate",  -- noqa: CP02
         cast(d.arr as decimal(18, 2)) as "Amount"  -- noqa: CP02
     from due as d
