@@ -36,3 +36,26 @@ def write_snapshot(landing: Path, snapshot: str, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def mart_differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
+    """Per mart of `left`: rows only in left and rows only in right (EXCEPT ALL both ways)."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'l' "
+                "and table_schema = 'marts'"
+            ).fetchall()
+        ]
+        result = {}
+        for name in names:
+            only_left, only_right = con.execute(
+                f'select (select count(*) from (from l.marts."{name}" except all '
+                f'from r.marts."{name}")), (select count(*) from (from r.marts."{name}" '
+                f'except all from l.marts."{name}"))'
+            ).fetchone()
+            result[name] = (only_left, only_right)
+        return result

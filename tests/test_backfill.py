@@ -2,36 +2,12 @@
 
 import shutil
 
-import duckdb
 import pytest
 
 from dagster_project.runner import DEMO_LANDING, run_build
+from tests.conftest import mart_differences
 
 SNAPSHOTS = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())[-2:]
-
-
-def differences(left, right) -> dict[str, tuple[int, int]]:
-    """Per mart: rows only in left and rows only in right (EXCEPT ALL both ways)."""
-    with duckdb.connect() as con:
-        con.execute(f"attach '{left}' as l (read_only)")
-        con.execute(f"attach '{right}' as r (read_only)")
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'l' "
-                "and table_schema = 'marts'"
-            ).fetchall()
-        ]
-        result = {}
-        for name in names:
-            only_left = con.execute(
-                f'select count(*) from (from l.marts."{name}" except all from r.marts."{name}")'
-            ).fetchone()[0]
-            only_right = con.execute(
-                f'select count(*) from (from r.marts."{name}" except all from l.marts."{name}")'
-            ).fetchone()[0]
-            result[name] = (only_left, only_right)
-        return result
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +29,7 @@ def test_backfilled_snapshot_gives_the_same_marts(in_order, tmp_path):
     shutil.copytree(older, landing / older.name)
     summary = run_build(landing, warehouse)
     assert summary.snapshots == [older.name, newer.name]
-    diff = differences(in_order.warehouse, warehouse)
+    diff = mart_differences(in_order.warehouse, warehouse)
     assert diff and all(d == (0, 0) for d in diff.values()), diff
 
 
@@ -65,4 +41,4 @@ def test_rebuilding_the_same_snapshots_changes_nothing(in_order, tmp_path):
         shutil.copytree(folder, landing / folder.name)
     summary = run_build(landing, copy)
     assert summary.loads == in_order.loads  # the same files were skipped, not loaded twice
-    assert all(d == (0, 0) for d in differences(in_order.warehouse, copy).values())
+    assert all(d == (0, 0) for d in mart_differences(in_order.warehouse, copy).values())

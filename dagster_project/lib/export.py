@@ -58,18 +58,11 @@ def export_mart(warehouse: Path, mart: str, fmt: str, out: Path) -> int:
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    if not warehouse.is_file():
-        raise ExportError(
-            f"warehouse {warehouse} does not exist; run recurwise demo or recurwise build first"
-        )
     if out.is_dir():
         raise ExportError(f"{out} is a folder; give the name of the file to write")
     if not out.parent.is_dir():
         raise ExportError(f"folder {out.parent} does not exist; create it first")
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise ExportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+    con = _open_warehouse(warehouse)
     with con:
         try:
             check_output_path(out, warehouse, landing_folders(con))
@@ -193,6 +186,18 @@ def _write_cell(sheet, row: int, col: int, value: object, formats: dict) -> None
 MANIFEST = "manifest.json"
 
 
+def _open_warehouse(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse, or an ExportError saying why not."""
+    if not warehouse.is_file():
+        raise ExportError(
+            f"warehouse {warehouse} does not exist; run recurwise demo or recurwise build first"
+        )
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        raise ExportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+
+
 def export_all_parquet(warehouse: Path, out_dir: Path) -> dict:
     """Write every mart of `warehouse` to `out_dir/<mart>.parquet` (typed: money stays
     DECIMAL, dates DATE, lists LIST) and a manifest.json naming each file's mart, rows and
@@ -202,18 +207,11 @@ def export_all_parquet(warehouse: Path, out_dir: Path) -> dict:
     reader that finds the manifest finds every file it names complete.
     """
     warehouse, out_dir = Path(warehouse), Path(out_dir)
-    if not warehouse.is_file():
-        raise ExportError(
-            f"warehouse {warehouse} does not exist; run recurwise demo or recurwise build first"
-        )
     if out_dir.exists() and not out_dir.is_dir():
         raise ExportError(f"{out_dir} is a file; --all writes a folder of Parquet files")
     if not out_dir.parent.is_dir():
         raise ExportError(f"folder {out_dir.parent} does not exist; create it first")
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise ExportError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+    con = _open_warehouse(warehouse)
     with con:
         marts = list_marts(con)
         if not marts:
