@@ -270,7 +270,13 @@ def _build_and_publish(
     # The warehouse is published: a report that cannot be written is a warning, not a failure.
     try:
         currency = str((dbt_vars or {}).get("corporate_currency") or "USD")
-        write_report(warehouse, report_path(warehouse), as_of=as_of, currency=currency)
+        write_report(
+            warehouse,
+            report_path(warehouse),
+            as_of=as_of,
+            currency=currency,
+            warnings=summary.warnings,
+        )
         summary.report = report_path(warehouse)
     except ReportError as exc:
         console.print(f"[yellow]warning:[/] no finance report: {console_text(exc)}")

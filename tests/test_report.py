@@ -2,6 +2,7 @@
 in one HTML file that needs no network."""
 
 import base64
+import dataclasses
 import json
 from datetime import date
 from decimal import Decimal
@@ -11,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.lib import report
 from dagster_project.lib.report import CHARTS, ReportError, write_report
 
 # The charts whose marts every build has today; the others join them as their marts land.
@@ -289,3 +291,35 @@ def test_a_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(ReportError, match="does not exist"):
         write_report(tmp_path / "nope.duckdb", tmp_path / "report.html")
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_first_year_without_starting_mrr_draws_the_bridge_from_zero(tmp_path):
+    """A customer base in its first year: no MRR before the bridge's first month."""
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=True)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_mrr_movements set month_starting_mrr = null")
+    warnings: list[str] = []
+    drawn = write_report(warehouse, tmp_path / "report.html", warnings=warnings)
+    assert "MRR bridge, last 12 months" in drawn and warnings == []
+    page = ReportPage((tmp_path / "report.html").read_text(encoding="utf-8"))
+    (bridge,) = figures(page.sections["MRR bridge, last 12 months"]["scripts"])[0]
+    assert values(bridge["y"])[0] == 0
+
+
+def test_a_chart_that_cannot_be_drawn_is_a_warning_not_a_failure(tmp_path, monkeypatch):
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=True)
+
+    def draw(con, ctx):
+        raise TypeError("unsupported operand")
+
+    broken = dataclasses.replace(CHARTS[0], draw=draw)
+    monkeypatch.setattr(report, "CHARTS", [broken, *CHARTS[1:]])
+    warnings: list[str] = []
+    drawn = write_report(warehouse, tmp_path / "report.html", warnings=warnings)
+    assert broken.title not in drawn and len(drawn) == len(CHARTS) - 1
+    assert warnings == [
+        f"finance report: chart {broken.title!r} it could not be drawn "
+        "(TypeError: unsupported operand)"
+    ]
+    page = ReportPage((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert "could not be drawn" in page.sections[broken.title]["text"]

@@ -123,12 +123,19 @@ class Chart:
 
 
 def write_report(
-    warehouse: Path, out: Path, *, as_of: date | None = None, currency: str = "USD"
+    warehouse: Path,
+    out: Path,
+    *,
+    as_of: date | None = None,
+    currency: str = "USD",
+    warnings: list[str] | None = None,
 ) -> list[str]:
     """Write the finance report of `warehouse` to `out`; return the titles of the charts drawn.
 
     `as_of` defaults to the latest snapshot date in raw.snapshots; `currency` is the
     warehouse's corporate currency (the dbt var corporate_currency), used for labels only.
+    A chart that cannot be drawn gets a note in its place and a line in `warnings`: the
+    report is still written (SPEC 6).
     """
     warehouse, out = Path(warehouse), Path(out)
     if not warehouse.is_file():
@@ -155,7 +162,14 @@ def write_report(
         sections, drawn = [], []
         for chart in CHARTS:
             missing = _missing(chart, columns)
-            figure = None if missing else chart.draw(con, ctx)
+            figure = None
+            if not missing:
+                try:
+                    figure = chart.draw(con, ctx)
+                except (duckdb.Error, ArithmeticError, TypeError, ValueError) as exc:
+                    missing = f"it could not be drawn ({type(exc).__name__}: {exc})"
+                    if warnings is not None:
+                        warnings.append(f"finance report: chart {chart.title!r} {missing}")
             if figure is not None:
                 drawn.append(chart.title)
             sections.append(_section(chart, figure, missing))
@@ -352,8 +366,9 @@ def _draw_mrr_bridge(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure 
     if not rows:
         return None
     first_month, last_month = rows[0][0], rows[-1][0]
-    starting = next(r[4] for r in rows if r[0] == first_month)
-    ending = next(r[5] for r in rows if r[0] == last_month)
+    # A customer base in its first year has no MRR before the window: it starts at 0.
+    starting = next(r[4] for r in rows if r[0] == first_month) or 0.0
+    ending = next(r[5] for r in rows if r[0] == last_month) or 0.0
     totals = {m: 0.0 for m in (*GROWTH_MOVEMENTS, *LOSS_MOVEMENTS)}
     for _, movement, change, *_ in rows:
         if movement in totals:
