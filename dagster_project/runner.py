@@ -20,7 +20,7 @@ from dagster_project.lib.build_filter import (
     BuildFilterError,
     validate_build_filter,
 )
-from dagster_project.lib.ingest import FileLevelError, landing_warnings, list_snapshots
+from dagster_project.lib.ingest import FileLevelError, scan_landing
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,
@@ -173,8 +173,9 @@ def run_build(
             raise BuildError(str(exc)) from None
     try:
         # Every landing folder is a snapshot partition; this run loads them all at once.
-        snapshot_keys = [d.isoformat() for d in list_snapshots(landing)]
-        ignored = landing_warnings(landing)
+        found = scan_landing(landing)
+        snapshot_keys = [d.isoformat() for d in found.snapshots]
+        ignored = found.warnings
     except FileLevelError as exc:
         raise BuildError(str(exc)) from None
     if dbt_vars is not None:

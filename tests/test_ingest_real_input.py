@@ -21,10 +21,10 @@ from dagster_project.lib.ingest import (
     IngestOptions,
     delivery_problems,
     ensure_raw_schema,
-    landing_warnings,
     list_snapshots,
     load_absent,
     load_file,
+    scan_landing,
     snapshot_files,
 )
 from dagster_project.runner import DEMO_LANDING, BuildError, run_build
@@ -279,7 +279,7 @@ def test_folder_names_that_are_no_date_are_reported_and_one_date_spelled_twice_s
     for name in ("2026-11-15", "latest", "2026-02-30"):
         write_csv(tmp_path / name / "Opportunity.csv", [opportunity(1)])
     assert list(list_snapshots(tmp_path)) == [date(2026, 11, 15)]
-    assert landing_warnings(tmp_path) == [
+    assert scan_landing(tmp_path).warnings == [
         f"{tmp_path}: not snapshot folders (name them YYYY-MM-DD), not loaded: 2026-02-30/, latest/"
     ]
     write_csv(tmp_path / "20261116" / "Opportunity.csv", [opportunity(1)])

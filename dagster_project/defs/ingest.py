@@ -7,24 +7,23 @@ message naming the file and the column.
 """
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
 from dagster_project.lib.crm_schema import OBJECTS, OBJECTS_BY_NAME, CrmObject
-from dagster_project.lib.csv_scan import python_encoding
 from dagster_project.lib.ingest import (
     DeliveryLimits,
     FileLevelError,
     IngestOptions,
+    Landing,
     check_time_zone,
     delivery_problems,
     ensure_raw_schema,
-    find_file,
-    landing_warnings,
-    list_snapshots,
     load_absent,
     load_file,
+    scan_landing,
 )
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
@@ -38,21 +37,23 @@ PARTITIONED = {
 }
 
 
-def run_snapshot_folders(context: dg.AssetExecutionContext, settings: BuildSettings) -> dict:
-    """The landing folders of the snapshot partitions this run loads."""
+def run_snapshot_folders(
+    context: dg.AssetExecutionContext, settings: BuildSettings
+) -> tuple[dict[date, Path], Landing]:
+    """The landing folders of the snapshot partitions this run loads, and the landing."""
     try:
-        landing = list_snapshots(settings.landing)
+        landing = scan_landing(settings.landing)
     except FileLevelError as exc:
         raise dg.Failure(description=str(exc)) from None
     folders = {}
     for key in context.partition_keys:
         snapshot_date = date.fromisoformat(key)
-        if snapshot_date not in landing:
+        if snapshot_date not in landing.snapshots:
             raise dg.Failure(
                 description=f"snapshot {key} has no folder in {settings.landing} any more"
             )
-        folders[snapshot_date] = landing[snapshot_date]
-    return folders
+        folders[snapshot_date] = landing.snapshots[snapshot_date]
+    return folders, landing
 
 
 @dg.asset(
@@ -69,7 +70,7 @@ def run_snapshot_folders(context: dg.AssetExecutionContext, settings: BuildSetti
 def raw_snapshots(
     context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
 ) -> dg.MaterializeResult:
-    snapshots = run_snapshot_folders(context, settings)
+    snapshots, landing = run_snapshot_folders(context, settings)
     with warehouse.connect() as con:
         ensure_raw_schema(con)
         con.execute(
@@ -85,7 +86,7 @@ def raw_snapshots(
     context.log.info(
         f"{len(snapshots)} snapshot folders in {settings.landing}; work file {warehouse.path}"
     )
-    for warning in landing_warnings(settings.landing):
+    for warning in landing.warnings:
         context.log.warning(warning)
     return dg.MaterializeResult(
         metadata={
@@ -101,8 +102,8 @@ def ingest_options(
 ) -> tuple[IngestOptions, DeliveryLimits]:
     """How this build reads its files and gates its deliveries, from its settings."""
     try:
+        # Both are checked as settings (lib/settings.py); the zone also against DuckDB's.
         encoding = str(settings.setting("export_encoding"))
-        python_encoding(encoding)
         time_zone = str(settings.setting("org_time_zone"))
         check_time_zone(con, time_zone)
         limits = DeliveryLimits(
@@ -137,13 +138,13 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         loaded = rejected = skipped = 0
         per_snapshot = {}
         # This run's snapshots only: snapshots loaded by earlier builds stay as they are.
-        folders = run_snapshot_folders(context, settings)
+        folders, landing = run_snapshot_folders(context, settings)
         problems = []
         with warehouse.connect() as con:
             options, limits = ingest_options(con, settings, warehouse)
             for snapshot_date, folder in folders.items():
                 try:
-                    path = find_file(folder, obj)
+                    path = landing.files[snapshot_date].files.get(obj.name)
                     if path is not None and folder.resolve() not in path.path.resolve().parents:
                         # A link to /etc/passwd or another team's file is not a CRM export:
                         # refused before a byte of it is read (nor echoed in a message).

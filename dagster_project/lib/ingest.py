@@ -269,11 +269,6 @@ def snapshot_files(folder: Path) -> SnapshotFiles:
     return SnapshotFiles({name: exports[0] for name, exports in found.items()}, ignored)
 
 
-def find_file(snapshot_dir: Path, obj: CrmObject) -> ExportFile | None:
-    """The export of `obj` in a snapshot folder, or None."""
-    return snapshot_files(snapshot_dir).files.get(obj.name)
-
-
 def _materialize(export: ExportFile, scratch: Path) -> tuple[Path, str]:
     """A local file holding the export's bytes (a ZIP member is extracted), and its SHA-256."""
     if export.member is None:
@@ -956,8 +951,32 @@ _SNAPSHOT_NAME = re.compile(r"([0-9]{4})-?([0-9]{2})-?([0-9]{2})")
 
 @dataclass
 class Landing:
+    """A landing directory read once: its snapshot folders and what each one holds."""
+
+    root: Path
     snapshots: dict[date, Path]  # snapshot date -> folder, oldest first
-    ignored: list[str]  # entries that are not snapshot folders (reported as warnings)
+    files: dict[date, SnapshotFiles]  # what each snapshot folder holds
+    ignored: list[str]  # entries that are not snapshot folders
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a build of this landing will not load, in words: folders that are no
+        snapshot, files in snapshot folders that name no CRM object."""
+        warnings = []
+        if self.ignored:
+            warnings.append(
+                f"{self.root}: not snapshot folders (name them YYYY-MM-DD), not loaded: "
+                + ", ".join(self.ignored)
+            )
+        for snapshot_date, folder in self.snapshots.items():
+            ignored = self.files[snapshot_date].ignored
+            if ignored:
+                shown_names = ", ".join(Path(name).name for name in ignored[:10])
+                more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+                warnings.append(
+                    f"{folder}: files that name no CRM object, not loaded: {shown_names}{more}"
+                )
+        return warnings
 
 
 def scan_landing(landing: Path) -> Landing:
@@ -992,36 +1011,16 @@ def scan_landing(landing: Path) -> Landing:
         raise FileLevelError(
             f"{landing}: no snapshot folders (expected sub-folders named YYYY-MM-DD)"
         )
+    files = {snapshot_date: snapshot_files(folder) for snapshot_date, folder in snapshots.items()}
     for snapshot_date, folder in snapshots.items():
-        if not snapshot_files(folder).files:
+        if not files[snapshot_date].files:
             raise FileLevelError(f"{folder}: snapshot {snapshot_date} holds no CRM export files")
-    return Landing(dict(sorted(snapshots.items())), ignored)
+    return Landing(landing, dict(sorted(snapshots.items())), files, ignored)
 
 
 def list_snapshots(landing: Path) -> dict[date, Path]:
     """Snapshot folders of a landing directory, oldest first (see scan_landing)."""
     return scan_landing(landing).snapshots
-
-
-def landing_warnings(landing: Path) -> list[str]:
-    """What a build of `landing` will not load, in words: folders that are no snapshot,
-    files in snapshot folders that name no CRM object."""
-    found = scan_landing(landing)
-    warnings = []
-    if found.ignored:
-        warnings.append(
-            f"{landing}: not snapshot folders (name them YYYY-MM-DD), not loaded: "
-            + ", ".join(found.ignored)
-        )
-    for folder in found.snapshots.values():
-        ignored = snapshot_files(folder).ignored
-        if ignored:
-            shown_names = ", ".join(Path(name).name for name in ignored[:10])
-            more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
-            warnings.append(
-                f"{folder}: files that name no CRM object, not loaded: {shown_names}{more}"
-            )
-    return warnings
 
 
 @dataclass(frozen=True)
