@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--days", type=_positive, default=3)
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--end-date", type=_date, help="date of the last snapshot")
+    gen.add_argument(
+        "--history-days",
+        type=_positive,
+        help="days of CRM history before the last snapshot (default about three years; "
+        "under 365 gives a company in its first year)",
+    )
     gen.add_argument("--out", type=Path, required=True)
 
     ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
@@ -142,11 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write the finance report: one HTML file of charts")
     report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     report.add_argument("--out", type=Path, default=Path("report.html"))
-    report.add_argument(
-        "--currency",
-        default=SETTINGS.get("corporate_currency") or "USD",
-        help="the warehouse's corporate currency, for labels (default: %(default)s)",
-    )
 
     export = sub.add_parser(
         "export",
@@ -218,28 +219,56 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from dagster_project.lib.generate import generate
 
     kwargs = {"end_date": args.end_date} if args.end_date else {}
+    if args.history_days:
+        kwargs["history_days"] = args.history_days
     with console.status("Generating") as status:
-        counts = generate(
-            args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
-        )
+        try:
+            counts = generate(
+                args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
+            )
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
     console.print(
         f"Wrote {args.days} snapshots to {console_text(args.out)}: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     )
 
 
+# The Dagster instance of `recurwise ui`: a local UI (no "join the community" dialog over the
+# page, no telemetry), and at most one run at a time of the warehouse's concurrency pool
+# (defs/resources.py WAREHOUSE_POOL): the daemon queues a second build instead of starting it.
+INSTANCE_CONFIG = """\
+nux:
+  enabled: false
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    granularity: run
+    default_limit: 1
+"""
+
+
 def cmd_ui(args: argparse.Namespace) -> None:
-    configure_environment(args.landing.resolve(), args.warehouse.resolve(), None)
-    home = args.warehouse.resolve().parent / ".dagster"
+    """The Dagster UI and daemon (`dg dev`): the sensor and the schedule run in it."""
+    landing, warehouse = args.landing.resolve(), args.warehouse.resolve()
+    if not landing.is_dir():
+        raise BuildError(f"landing directory {landing} does not exist")
+    configure_environment(landing, warehouse, None)
+    # One Dagster instance per warehouse: its runs, partitions and sensor cursor.
+    home = Path(os.environ.get("DAGSTER_HOME") or warehouse.with_name(warehouse.name + ".dagster"))
     home.mkdir(parents=True, exist_ok=True)
-    # A local UI: no "join the community" dialog over the page, no telemetry.
-    instance_config = home / "dagster.yaml"
-    if not instance_config.exists():
-        instance_config.write_text("nux:\n  enabled: false\ntelemetry:\n  enabled: false\n")
-    os.environ.setdefault("DAGSTER_HOME", str(home))
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(INSTANCE_CONFIG)
+    os.environ["DAGSTER_HOME"] = str(home)
     prepare_dbt_manifest()
     dg = Path(sys.executable).parent / "dg"
-    console.print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", markup=False)
+    console.print(
+        f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop); the daemon builds "
+        f"new snapshot folders of {landing} into {warehouse} within minutes "
+        f"(instance {home})",
+        markup=False,
+    )
     raise SystemExit(
         subprocess.call(
             [str(dg), "dev", "--host", "127.0.0.1", "--port", str(args.port)], cwd=REPO_ROOT
@@ -248,7 +277,7 @@ def cmd_ui(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    drawn = write_report(args.warehouse, args.out, currency=args.currency)
+    drawn = write_report(args.warehouse, args.out)
     charts = console_text(", ".join(drawn))
     console.print(f"Wrote {console_text(args.out)}: {len(drawn)} charts ({charts})")
 

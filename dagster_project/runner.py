@@ -27,19 +27,12 @@ from dagster_project.lib.outputs import (
     console_text,
     describe_os_error,
 )
-from dagster_project.lib.report import ReportError, write_report
+from dagster_project.lib.report import report_path
 from dagster_project.lib.settings import SettingError, check_dbt_vars
-from dagster_project.lib.warehouse import (
-    PARTIAL_PARSE,
-    build_lock,
-    dbt_environment,
-    dbt_target_dir,
-    discard_work_file,
-    wait_until_released,
-    work_path,
-)
+from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment, dbt_target_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+REPORT_KEY_PATH = ["finance_report"]  # defs/report.py (not imported: it loads Dagster)
 DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
 JOB_NAME = "build_warehouse"
@@ -63,11 +56,6 @@ class BuildSummary:
 
 def build_log_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".build.log")
-
-
-def report_path(warehouse: Path) -> Path:
-    """The finance report beside the warehouse: warehouse.duckdb -> warehouse.report.html."""
-    return warehouse.with_name(warehouse.stem + ".report.html")
 
 
 def configure_environment(
@@ -211,76 +199,55 @@ def _build_and_publish(
     import dagster as dg
 
     started = time.monotonic()
-    with build_lock(warehouse):
-        # A dbt of a build killed a moment ago may still hold the work file: wait, or refuse.
-        wait_until_released(work_path(warehouse))
-        configure_environment(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
-        with console.status("Parsing the dbt project"):
-            # With dbt variables (--set, --as-of) the invocations' parse differs from this
-            # one (dbt keys a parse on them): they keep their own.
-            prepare_dbt_manifest(None if dbt_vars or as_of else warehouse)
-            job = load_definitions().resolve_job_def(JOB_NAME)
-            from dagster_project.defs.ingest import snapshot_partitions
-        instance = dg.DagsterInstance.ephemeral()
-        instance.add_dynamic_partitions(snapshot_partitions.name, snapshot_keys)
-        run_id = str(uuid.uuid4())
-        progress = _Progress(console)
-        instance.add_event_listener(run_id, progress.on_event)
-        log_path = build_log_path(warehouse)
-        # dbt's own output goes to the build log; the console shows progress only.
-        with (
-            console.status("Building") as status,
-            _BuildLog(log_path) as log,
-            redirect_stdout(log),
-        ):
-            progress.status = status
-            result = None
-            try:
-                result = job.execute_in_process(
-                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                    instance=instance,
-                    run_id=run_id,
-                    tags={
-                        "dagster/asset_partition_range_start": snapshot_keys[0],
-                        "dagster/asset_partition_range_end": snapshot_keys[-1],
-                    },
-                    raise_on_error=False,
-                )
-            finally:
-                if result is None or not result.success:
-                    # A failed build's work file only takes space (on a full disk, the space
-                    # the next build needs); the next build starts from a fresh copy anyway.
-                    discard_work_file(warehouse)
-        if not result.success:
-            failures = progress.failures or ["unknown failure"]
-            if log.lost is not None:
-                # Likely the cause of the rest (a full disk): said first.
-                failures.insert(0, f"the build log could not be written: {log.lost}")
-            raise BuildError(
-                "build failed, the published warehouse was left as it was:\n  "
-                + "\n  ".join(failures)
-                + f"\n  (full log: {log_path})"
-            )
+    configure_environment(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
+    with console.status("Parsing the dbt project"):
+        # With dbt variables (--set, --as-of) the invocations' parse differs from this one
+        # (dbt keys a parse on them): they keep their own.
+        prepare_dbt_manifest(None if dbt_vars or as_of else warehouse)
+        job = load_definitions().resolve_job_def(JOB_NAME)
+        from dagster_project.defs.ingest import snapshot_partitions
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(snapshot_partitions.name, snapshot_keys)
+    run_id = str(uuid.uuid4())
+    progress = _Progress(console)
+    instance.add_event_listener(run_id, progress.on_event)
+    log_path = build_log_path(warehouse)
+    # dbt's own output goes to the build log; the console shows progress only. The run
+    # takes the build lock and sets up its work file itself (defs/resources.py), as a run
+    # started by the schedule, the sensor or the UI does.
+    with console.status("Building") as status, _BuildLog(log_path) as log, redirect_stdout(log):
+        progress.status = status
+        result = job.execute_in_process(
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            instance=instance,
+            run_id=run_id,
+            tags={
+                "dagster/asset_partition_range_start": snapshot_keys[0],
+                "dagster/asset_partition_range_end": snapshot_keys[-1],
+            },
+            raise_on_error=False,
+        )
+    if progress.refusal is not None:
+        # Another build holds the warehouse, or a held work file: nothing was started.
+        raise BuildError(progress.refusal)
+    if not result.success:
+        failures = progress.failures or ["unknown failure"]
+        if log.lost is not None:
+            # Likely the cause of the rest (a full disk): said first.
+            failures.insert(0, f"the build log could not be written: {log.lost}")
+        raise BuildError(
+            "build failed, the published warehouse was left as it was:\n  "
+            + "\n  ".join(failures)
+            + f"\n  (full log: {log_path})"
+        )
     summary = BuildSummary(
         warehouse=warehouse,
         seconds=time.monotonic() - started,
         step_seconds=progress.seconds,
         warnings=progress.warnings,
+        report=report_path(warehouse) if progress.report_written else None,
     )
     _fill_summary(summary)
-    # The warehouse is published: a report that cannot be written is a warning, not a failure.
-    try:
-        currency = str((dbt_vars or {}).get("corporate_currency") or "USD")
-        write_report(
-            warehouse,
-            report_path(warehouse),
-            as_of=as_of,
-            currency=currency,
-            warnings=summary.warnings,
-        )
-        summary.report = report_path(warehouse)
-    except ReportError as exc:
-        console.print(f"[yellow]warning:[/] no finance report: {console_text(exc)}")
     return summary
 
 
@@ -330,6 +297,8 @@ class _Progress:
         self.failed_checks: dict[str, list[str]] = {}
         self.warnings: list[str] = []
         self.models_done = 0
+        self.refusal: str | None = None  # why the run did not start (the build lock)
+        self.report_written = False
 
     def on_event(self, record) -> None:
         event = record.dagster_event
@@ -341,6 +310,8 @@ class _Progress:
             self.started[step] = time.monotonic()
             if self.status is not None:
                 self.status.update(f"Running {console_text(step)}")
+        elif kind == "ASSET_MATERIALIZATION" and event.asset_key.path == REPORT_KEY_PATH:
+            self.report_written = True
         elif kind == "ASSET_MATERIALIZATION" and "dbt_models" in step:
             self.models_done += 1
             if self.status is not None:
@@ -366,9 +337,15 @@ class _Progress:
                 elif message not in self.warnings:
                     self.warnings.append(message)
         elif kind == "RESOURCE_INIT_FAILURE":
-            # The work copy (a full disk, a work file held by another process) fails here,
-            # before any step starts.
-            self.failures.append(f"setting up the build: {_innermost(event.engine_event_data)}")
+            # The build lock, a run of part of the warehouse and the work copy (a full
+            # disk, a work file held by another process) fail here, before any step.
+            error = _innermost_error(event.engine_event_data)
+            message = error.message.strip() if error is not None else "failed"
+            if error is not None and error.cls_name in ("BuildLockedError", "PartialRunError"):
+                # "dagster_project.lib.warehouse.BuildLockedError: another build ...": the words.
+                self.refusal = message.split(f"{error.cls_name}: ", 1)[-1]
+            else:
+                self.failures.append(f"setting up the build: {message}")
         elif kind == "STEP_FAILURE":
             self.console.print(f"[red]✗[/] {console_text(step)}")
             if step in self.failed_checks:
@@ -384,11 +361,17 @@ def _failure_message(event) -> str:
     return _innermost(data)
 
 
-def _innermost(data) -> str:
-    """The message of the innermost error of a failure event's data (the real cause)."""
+def _innermost_error(data):
+    """The innermost error of a failure event's data (the real cause), or None."""
     error = data.error
     while error is not None and error.cause is not None:
         error = error.cause
+    return error
+
+
+def _innermost(data) -> str:
+    """The message of the innermost error of a failure event's data."""
+    error = _innermost_error(data)
     return error.message.strip() if error is not None else "failed"
 
 

@@ -25,7 +25,7 @@ EXPECTED_GROUPS = {
         "raw/pricebook_entry",
         "raw/dated_conversion_rate",
     },
-    "publish": {"published_warehouse"},
+    "publish": {"published_warehouse", "finance_report"},
 }
 
 

@@ -4,7 +4,6 @@ in one HTML file that needs no network."""
 import base64
 import dataclasses
 import json
-from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -158,6 +157,10 @@ def planned_warehouse(path: Path, *, with_planned_marts: bool) -> Path:
     con.execute("create schema raw; create schema marts")
     con.execute("create table raw.snapshots as select date '2026-11-16' as snapshot_date")
     con.execute(
+        "create table marts.build_info as select date '2026-11-16' as as_of_date, "
+        "date '2026-11-16' as last_snapshot_date, 'USD' as corporate_currency"
+    )
+    con.execute(
         """
         create table marts.fct_mrr_monthly as
         select 'A' || (i % 3) as master_account_id, m::date as month,
@@ -262,10 +265,16 @@ def test_report_draws_the_planned_marts(tmp_path):
 
 def test_missing_marts_get_a_note_instead_of_a_chart(tmp_path):
     warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=False)
-    drawn = write_report(warehouse, tmp_path / "report.html", as_of=date(2026, 11, 10))
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.build_info set as_of_date = date '2026-11-10', "
+            "last_snapshot_date = date '2026-11-09', corporate_currency = 'EUR'"
+        )
+    drawn = write_report(warehouse, tmp_path / "report.html")
     assert set(drawn) == ALWAYS_DRAWN
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "10 Nov 2026" in text and "the build&#x27;s as-of date" in text
+    assert "10 Nov 2026" in text and "Money in EUR" in text
+    assert "the build&#x27;s as-of date (CRM snapshot of 9 Nov 2026)" in text
     page = ReportPage(text)
     note = page.sections["Renewals due by quarter"]["text"]
     assert f"{UNAVAILABLE}: it has no table marts.fct_renewal_pipeline" in note
@@ -291,6 +300,14 @@ def test_a_missing_warehouse_is_a_clear_error(tmp_path):
     with pytest.raises(ReportError, match="does not exist"):
         write_report(tmp_path / "nope.duckdb", tmp_path / "report.html")
     assert not (tmp_path / "report.html").exists()
+
+
+def test_a_warehouse_without_build_info_is_a_clear_error(tmp_path):
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=True)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop table marts.build_info")
+    with pytest.raises(ReportError, match="no marts.build_info .* build it again"):
+        write_report(warehouse, tmp_path / "report.html")
 
 
 def test_a_first_year_without_starting_mrr_draws_the_bridge_from_zero(tmp_path):

@@ -9,6 +9,7 @@ the Dagster instance path keeps the module alive through shutdown. Harmless, ups
 from datetime import UTC, datetime
 
 import dagster as dg
+import duckdb
 
 from dagster_project.defs.resources import BuildSettings
 from dagster_project.defs.sensors import daily_build, new_snapshot_sensor
@@ -19,8 +20,8 @@ EMPTY_ACCOUNTS = {"Account.csv": "Id,Name,CreatedDate\n"}
 
 def evaluate(landing, instance):
     settings = BuildSettings(landing_dir=str(landing), warehouse_path=str(landing / "w.duckdb"))
-    context = dg.build_sensor_context(instance=instance, resources={"settings": settings})
-    return new_snapshot_sensor(context)
+    with dg.build_sensor_context(instance=instance, resources={"settings": settings}) as context:
+        return new_snapshot_sensor(context)
 
 
 def apply(instance, result: dg.SensorResult) -> None:
@@ -54,14 +55,55 @@ def test_missing_landing_folder_is_a_skip_not_a_crash(tmp_path):
     assert "does not exist" in result.skip_message
 
 
-def test_daily_schedule_rebuilds_the_latest_snapshot():
+def schedule_tick(landing, instance, warehouse=None):
+    settings = BuildSettings(
+        landing_dir=str(landing), warehouse_path=str(warehouse or landing / "w.duckdb")
+    )
+    when = datetime(2026, 1, 3, 6, tzinfo=UTC)
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources={"settings": settings}
+    ) as context:
+        return daily_build(context)
+
+
+def published(path, snapshots: list[str]):
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.snapshots (snapshot_date date)")
+        con.executemany("insert into raw.snapshots values (?)", [[s] for s in snapshots])
+    return path
+
+
+def test_daily_schedule_builds_every_folder_the_warehouse_does_not_hold(tmp_path):
     with dg.instance_for_test() as instance:
-        nothing = dg.build_schedule_context(instance=instance)
-        assert isinstance(daily_build(nothing), dg.SkipReason)
-        instance.add_dynamic_partitions("snapshots", ["2026-01-02", "2026-01-01"])
-        when = datetime(2026, 1, 3, 6, tzinfo=UTC)
-        request = daily_build(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
-        )
-        assert request.partition_key == "2026-01-02"
-        assert request.run_key == "daily-2026-01-03"
+        schedule_builds_pending_folders(tmp_path, instance)
+
+
+def schedule_builds_pending_folders(tmp_path, instance):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    assert "no snapshot folder" in schedule_tick(landing, instance).skip_message
+    for day in ("2026-01-01", "2026-01-02", "2026-01-03"):
+        write_snapshot(landing, day, EMPTY_ACCOUNTS)
+    # The sensor saw the first two days; the third landed while it was stopped.
+    instance.add_dynamic_partitions("snapshots", ["2026-01-02", "2026-01-01"])
+    warehouse = published(tmp_path / "w.duckdb", ["2026-01-01"])
+    result = schedule_tick(landing, instance, warehouse)
+    assert isinstance(result, dg.SensorResult)
+    [request] = result.run_requests
+    assert request.run_key == "daily-2026-01-03"
+    # Partition order: 2026-01-02 was added first; the new folder is appended.
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-01-02"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-01-03"
+    assert result.dynamic_partitions_requests[0].partition_keys == ["2026-01-03"]
+    apply(instance, result)
+
+    warehouse.unlink()
+    published(warehouse, ["2026-01-01", "2026-01-02", "2026-01-03"])
+    skipped = schedule_tick(landing, instance, warehouse)
+    assert "holds every snapshot folder" in skipped.skip_message
+
+
+def test_sensor_and_schedule_run_by_default():
+    assert new_snapshot_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert daily_build.default_status == dg.DefaultScheduleStatus.RUNNING

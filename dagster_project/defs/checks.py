@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import dagster as dg
 
-from dagster_project.defs.resources import WorkWarehouse
+from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.expectations import (
     FRAME_ROWS,
     Outcome,
@@ -23,6 +23,7 @@ from dagster_project.lib.expectations import (
     all_rules,
     preload,
     run_rule,
+    set_as_of,
 )
 
 # Longest failure summary kept in a check result (the UI and the build error quote it).
@@ -89,12 +90,15 @@ def _result(rule: Rule, outcome: Outcome | None, error: str | None) -> dg.AssetC
     )
 
 
-def _evaluate(warehouse: WorkWarehouse, rules: list[Rule]) -> list[dg.AssetCheckResult]:
+def _evaluate(
+    settings: BuildSettings, warehouse: WorkWarehouse, rules: list[Rule]
+) -> list[dg.AssetCheckResult]:
     if not warehouse.path.exists():
         # Never let duckdb.connect create an empty file where the work file should be.
         return [_result(r, None, f"work file {warehouse.path} does not exist") for r in rules]
     results = []
     with warehouse.connect(read_only=True) as con:
+        set_as_of(con, settings.dbt_vars().get("as_of_date"))
         for rule in rules:
             try:
                 results.append(_result(rule, run_rule(con, rule), None))
@@ -112,9 +116,11 @@ def build_asset_checks(asset: tuple[str, str], rules: list[Rule]) -> dg.AssetChe
         name=f"check_{asset[0]}__{asset[1]}",
         description=f"Great Expectations rules on {'.'.join(asset)}.",
         can_subset=True,
+        pool=WAREHOUSE_POOL,
     )
     def _checks(
         context: dg.AssetCheckExecutionContext,
+        settings: BuildSettings,
         warehouse: WorkWarehouse,
         great_expectations: GreatExpectations,  # required so that it preloads at run start
     ):
@@ -122,7 +128,7 @@ def build_asset_checks(asset: tuple[str, str], rules: list[Rule]) -> dg.AssetChe
         chosen = [
             r for r in rules if dg.AssetCheckKey(dg.AssetKey(list(r.asset)), r.name) in selected
         ]
-        results = _evaluate(warehouse, chosen)
+        results = _evaluate(settings, warehouse, chosen)
         for result in results:
             if not result.passed:
                 blocking = result.severity == dg.AssetCheckSeverity.ERROR
@@ -145,7 +151,6 @@ asset_checks = [build_asset_checks(asset, rules) for asset, rules in _rules_by_a
 
 @dg.definitions
 def checks() -> dg.Definitions:
-    # A module with a @definitions function contributes only what that function returns.
     return dg.Definitions(
         asset_checks=asset_checks, resources={"great_expectations": GreatExpectations()}
     )

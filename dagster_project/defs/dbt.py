@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 from packaging.version import Version
 
 from dagster_project.dbt_project import dbt_project
-from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
 
@@ -44,15 +44,23 @@ class LayerTranslator(DagsterDbtTranslator):
 
 
 class BuildDbtCli(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without two start-up costs a build never uses.
+    """dagster-dbt's dbt CLI resource, given this build's profile and settings.
 
-    Before each `dbt` subprocess, DbtCliResource.cli() runs `dbt --version` once (to tell
-    dbt Core from the Fusion engine) and opens a dbt adapter in this process (for
-    `fetch_row_counts()` / `fetch_column_metadata()`, which these assets do not call).
-    Together ~5 s of a warm demo build; dagster-dbt 0.29 has no public switch for either,
-    so the two private members are overridden here, and tests/test_definitions.py fails
-    when an upgrade renames them. The executable is this environment's dbt, so its
-    version is the installed dbt-core's.
+    `build()` runs `dbt build` on the run's work file: profiles.yml reads the work file and
+    the DuckDB settings from the dbt process's environment, and the build's settings reach
+    dbt as `--vars`, both from the run's resources (BuildSettings, WorkWarehouse), so a
+    run started by the schedule, the sensor or the UI gets exactly what `recurwise build`
+    gets. The environment is the dbt child's only: it is set while dagster-dbt starts the
+    process (which copies this process's environment) and restored at once.
+
+    Two start-up costs a build never uses are skipped. Before each `dbt` subprocess,
+    DbtCliResource.cli() runs `dbt --version` once (to tell dbt Core from the Fusion
+    engine) and opens a dbt adapter in this process (for `fetch_row_counts()` /
+    `fetch_column_metadata()`, which these assets do not call). Together ~5 s of a warm
+    demo build; dagster-dbt 0.29 has no public switch for either, so the two private
+    members are overridden here, and tests/test_definitions.py fails when an upgrade
+    renames them. The executable is this environment's dbt, so its version is the
+    installed dbt-core's.
     """
 
     @cached_property
@@ -62,21 +70,38 @@ class BuildDbtCli(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
 
-
-def _dbt_build(context, dbt: DbtCliResource, settings: BuildSettings, warehouse: WorkWarehouse):
-    # profiles.yml reads the work file and the DuckDB settings from the environment; set
-    # them for the dbt process (a build from the sensor or the UI has no `recurwise` CLI).
-    os.environ.update(dbt_environment(settings.warehouse))
-    # Unit tests check the SQL logic, not the data: CI runs them (tests/test_dbt_unit_tests.py);
-    # a production build runs models, seeds and data tests only.
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    if settings.dbt_vars():
-        args += ["--vars", json.dumps(settings.dbt_vars())]
-    target = warehouse.dbt_target_dir / context.op_execution_context.op.name
-    _start_from_latest_parse(target)
-    # recurwise-dbt dies with this process (lib/child_process.py): tell it who that is.
-    os.environ[PARENT_PID_ENV] = str(os.getpid())
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    def build(
+        self,
+        context: dg.AssetExecutionContext,
+        settings: BuildSettings,
+        warehouse: WorkWarehouse,
+    ) -> DbtCliInvocation:
+        # Unit tests check the SQL logic, not the data: CI runs them
+        # (tests/test_dbt_unit_tests.py); a production build runs models, seeds and tests.
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        if settings.dbt_vars():
+            args += ["--vars", json.dumps(settings.dbt_vars())]
+        target = warehouse.dbt_target_dir / context.op_execution_context.op.name
+        _start_from_latest_parse(target)
+        child_environment = {
+            **dbt_environment(settings.warehouse),
+            # marts.build_info records them (quoted as values there).
+            "RECURWISE_BUILD_SETTINGS": json.dumps(settings.effective_settings(), sort_keys=True),
+            "RECURWISE_BUILD_FILTER": settings.subscription_build_filter,
+            "RECURWISE_VERSION": installed_version("recurwise"),
+            # recurwise-dbt dies with this process (lib/child_process.py): who that is.
+            PARENT_PID_ENV: str(os.getpid()),
+        }
+        saved = {name: os.environ.get(name) for name in child_environment}
+        os.environ.update(child_environment)
+        try:
+            return self.cli(args, context=context, target_path=target)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def _start_from_latest_parse(target: Path) -> None:
@@ -111,36 +136,39 @@ AFTER_SUBSCRIPTIONS = "source:subscription_build+"
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=LayerTranslator(),
     exclude=AFTER_SUBSCRIPTIONS,
+    pool=WAREHOUSE_POOL,
 )
 def crm_dbt_models(
     context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: BuildDbtCli,
     settings: BuildSettings,
     warehouse: WorkWarehouse,
 ):
-    yield from _dbt_build(context, dbt, settings, warehouse)
+    yield from dbt.build(context, settings, warehouse).stream()
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     dagster_dbt_translator=LayerTranslator(),
     select=AFTER_SUBSCRIPTIONS,
+    pool=WAREHOUSE_POOL,
 )
 def subscription_dbt_models(
     context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: BuildDbtCli,
     settings: BuildSettings,
     warehouse: WorkWarehouse,
 ):
-    yield from _dbt_build(context, dbt, settings, warehouse)
+    yield from dbt.build(context, settings, warehouse).stream()
 
 
 @dg.definitions
-def dbt_resources() -> dg.Definitions:
+def dbt_models() -> dg.Definitions:
     return dg.Definitions(
+        assets=[crm_dbt_models, subscription_dbt_models],
         resources={
             # The dbt of this environment, whether or not its bin/ is on PATH, started as
             # recurwise-dbt: it is killed when the build process dies (issue 22).
             "dbt": BuildDbtCli(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
-        }
+        },
     )

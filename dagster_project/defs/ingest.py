@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.crm_schema import OBJECTS, OBJECTS_BY_NAME, CrmObject
 from dagster_project.lib.ingest import (
     DeliveryLimits,
@@ -34,6 +34,7 @@ snapshot_partitions = dg.DynamicPartitionsDefinition(name="snapshots")
 PARTITIONED = {
     "partitions_def": snapshot_partitions,
     "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": WAREHOUSE_POOL,
 }
 
 
@@ -208,3 +209,8 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
 
 
 ingest_assets = [build_ingest_asset(obj) for obj in OBJECTS]
+
+
+@dg.definitions
+def ingest() -> dg.Definitions:
+    return dg.Definitions(assets=[raw_snapshots, *ingest_assets])

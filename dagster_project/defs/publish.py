@@ -6,7 +6,7 @@ import time
 import dagster as dg
 
 from dagster_project.defs.dbt import crm_dbt_models, subscription_dbt_models
-from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.warehouse import PUBLISHED_STORAGE_VERSION, publish
 
 
@@ -16,6 +16,7 @@ from dagster_project.lib.warehouse import PUBLISHED_STORAGE_VERSION, publish
     group_name="publish",
     owners=["team:data-engineering"],
     kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
     description=(
         "The analysts' DuckDB file, in a storage format DuckDB 1.x tools read "
         f"({PUBLISHED_STORAGE_VERSION}). Replaced atomically by a copy of the build's work "
@@ -29,19 +30,48 @@ def published_warehouse(
     # Fold the write-ahead log into the file so the rename carries everything.
     with warehouse.connect() as con:
         con.execute("checkpoint")
-        marts = con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'marts'"
-        ).fetchone()[0]
+        summary = build_summary(con)
     started = time.monotonic()
     path = publish(settings.warehouse)
     seconds = time.monotonic() - started
     context.log.info(f"published {path} ({PUBLISHED_STORAGE_VERSION} storage, {seconds:.1f}s)")
     return dg.MaterializeResult(
         metadata={
-            "path": str(path),
-            "marts": marts,
+            "path": dg.MetadataValue.path(str(path)),
+            **summary,
             "size_bytes": path.stat().st_size,
             "storage_version": PUBLISHED_STORAGE_VERSION,
             "publish_seconds": round(seconds, 2),
         }
     )
+
+
+def build_summary(con) -> dict[str, object]:
+    """What the run built, for the UI: the summary `recurwise build` prints."""
+    as_of, last_snapshot = con.execute(
+        "select as_of_date, last_snapshot_date from marts.build_info"
+    ).fetchone()
+    loads = con.execute(
+        "select object_name, sum(rows_loaded), sum(rows_rejected) from raw._loads "
+        "group by 1 order by 1"
+    ).fetchall()
+    marts = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'marts'"
+    ).fetchone()[0]
+    loaded = "\n".join(f"| {name} | {rows:,} | {rejected:,} |" for name, rows, rejected in loads)
+    return {
+        "as_of_date": str(as_of),
+        "current_snapshot": str(last_snapshot),
+        "snapshots": con.execute("select count(*) from raw.snapshots").fetchone()[0],
+        "marts": marts,
+        "rows_loaded": sum(rows for _, rows, _ in loads),
+        "rows_rejected": sum(rejected for _, _, rejected in loads),
+        "loads": dg.MetadataValue.md(
+            "| object | rows loaded | rows rejected |\n|---|---:|---:|\n" + loaded
+        ),
+    }
+
+
+@dg.definitions
+def publishing() -> dg.Definitions:
+    return dg.Definitions(assets=[published_warehouse])

@@ -1,19 +1,28 @@
 """Resources of the build: its settings, and the work file every asset of a run writes to."""
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.settings import SettingError, check_dbt_vars, dbt_defaults, quoted
 from dagster_project.lib.warehouse import (
+    build_lock,
     dbt_target_dir,
+    discard_work_file,
     duckdb_settings,
     start_work_copy,
     work_path,
 )
+
+# Every asset and check of a build is in this pool. The instance `recurwise ui` sets up
+# limits it to one run at a time (run granularity), so the daemon queues a second run
+# instead of starting it; the build lock (WorkWarehouse) covers runs outside the daemon.
+WAREHOUSE_POOL = "recurwise_warehouse"
 
 
 class BuildSettings(dg.ConfigurableResource):
@@ -43,6 +52,10 @@ class BuildSettings(dg.ConfigurableResource):
             values = {**values, "as_of_date": self.as_of_date}
         return check_dbt_vars(values)
 
+    def effective_settings(self) -> dict[str, object]:
+        """Every setting of this build: dbt_project.yml's vars, overridden by this build's."""
+        return {**dbt_defaults(), **self.dbt_vars()}
+
     def setting(self, name: str) -> object:
         """A setting of this build: given on the command line, else dbt_project.yml's."""
         values = self.dbt_vars()
@@ -61,15 +74,88 @@ class BuildSettings(dg.ConfigurableResource):
         return Path(self.warehouse_path)
 
 
+class PartialRunError(Exception):
+    """A run that would build only part of the warehouse (refused, see partial_run_problem)."""
+
+
+def partial_run_problem(run: dg.DagsterRun | None) -> str | None:
+    """Why `run` may not build the warehouse, or None for a run of the whole warehouse.
+
+    A build works on a copy of the published file and publishes it only when every model
+    and blocking check has passed, so a run that materializes some assets (a selection in
+    the UI, "Execute checks", a re-execution of failed steps) would either publish a
+    warehouse half of which is older than the rest, or throw its work away while its
+    assets show as materialized. Decision (docs/operations.md): such a run is refused at
+    its start with this message; every asset is always built together.
+    """
+    if run is None:
+        return None
+    how = "Materialize all, or launch the build_warehouse job"
+    if run.parent_run_id is not None and run.step_keys_to_execute is not None:
+        return (
+            "this run re-executes only some steps of a build; recurwise builds and publishes "
+            f"the whole warehouse in one run: {how}"
+        )
+    if not run.asset_selection:
+        # A run of the whole job has no selection (None, or empty in execute_in_process);
+        # one that runs checks only ("Execute checks" in the UI) selects checks alone.
+        if run.asset_check_selection:
+            return (
+                "this run executes checks only; the checks run on a build's work file, in "
+                f"the run that builds the warehouse: {how}"
+            )
+        return None
+    from dagster_project.definitions import defs  # the code location this run belongs to
+
+    missing = set(defs().resolve_all_asset_keys()) - set(run.asset_selection)
+    if not missing:
+        return None
+    example = ", ".join(sorted(k.to_user_string() for k in missing)[:3])
+    return (
+        f"this run selects only part of the warehouse ({len(missing)} assets left out, "
+        f"e.g. {example}); recurwise builds and publishes the whole warehouse in one run: "
+        f"{how}"
+    )
+
+
 class WorkWarehouse(dg.ConfigurableResource):
     """The run's work file: a fresh copy of the published warehouse, made once at run start.
 
-    Setting it up here rather than in an asset means no step (dbt seeds have no upstream)
-    can write to it before it is fresh. The sensor uses BuildSettings only, so a sensor
-    tick never touches a running build's work file.
+    Every run takes the warehouse's build lock here, whoever started it (`recurwise build`,
+    the schedule, the sensor, the UI, a backfill), and holds it to the end of the run: a
+    second run of the same warehouse refuses before it touches the work file. Setting the
+    work copy up here rather than in an asset means no step (dbt seeds have no upstream)
+    can write to it before it is fresh. At the end of a run that did not publish, its work
+    file is removed (it only takes space; the next run starts from a fresh copy anyway).
+    The sensor and the schedule use BuildSettings only, so a tick never touches a running
+    build's work file.
     """
 
     settings: dg.ResourceDependency[BuildSettings]
+    _held: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        problem = partial_run_problem(context.dagster_run)
+        if problem:
+            raise PartialRunError(problem)
+        held = ExitStack()
+        held.enter_context(build_lock(self.settings.warehouse))
+        try:
+            start_work_copy(self.settings.warehouse)
+        except BaseException:
+            held.close()
+            raise
+        self._held = held
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._held is None:
+            return
+        try:
+            # A published run's work file is gone (renamed into place); any other is ours.
+            discard_work_file(self.settings.warehouse)
+        finally:
+            self._held.close()
+            self._held = None
 
     @property
     def path(self) -> Path:
@@ -78,9 +164,6 @@ class WorkWarehouse(dg.ConfigurableResource):
     @property
     def dbt_target_dir(self) -> Path:
         return dbt_target_dir(self.settings.warehouse)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        start_work_copy(self.settings.warehouse)
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """A connection to the work file, with the build's memory limit and spill folder."""

@@ -6,11 +6,11 @@ intermediate.subscription_build_* tables; the dbt marts fct_subscriptions,
 fct_subscription_items and subscription_build_errors publish them with contracts.
 """
 
-from datetime import date
-
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
-from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.defs.dbt import crm_dbt_models
+from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.build_filter import BuildFilterError, validate_build_filter
 from dagster_project.lib.subscriptions import build_subscriptions
 
@@ -20,12 +20,18 @@ BUILD_TABLES = {
     "subscription_build_errors": "Sources the builder skipped, with the reason.",
     "subscription_build_sources": "Each built source with the use case applied to it.",
 }
+# The models the builder reads (SOURCES_SQL, LINES_SQL, the as-of date), keyed as the dbt
+# manifest keys them.
 BUILD_INPUTS = [
-    dg.AssetKey(["marts", "fct_line_items"]),
-    dg.AssetKey(["staging", "stg_crm__opportunities"]),
-    dg.AssetKey(["staging", "stg_crm__opportunity_line_items"]),
-    dg.AssetKey(["staging", "stg_crm__products"]),
-    dg.AssetKey(["intermediate", "int_accounts_mastered"]),
+    get_asset_key_for_model([crm_dbt_models], model)
+    for model in (
+        "fct_line_items",
+        "stg_crm__opportunities",
+        "stg_crm__opportunity_line_items",
+        "stg_crm__products",
+        "int_accounts_mastered",
+        "build_info",
+    )
 ]
 
 SOURCES_SQL = """
@@ -73,6 +79,7 @@ left join staging.stg_crm__products as p on l.product_id = p.product_id
         )
         for table, description in BUILD_TABLES.items()
     ],
+    pool=WAREHOUSE_POOL,
     description=(
         "The subscription builder: won opportunities that pass the build filter, folded per "
         "master account in effective-date order (SPEC 4.8)."
@@ -88,13 +95,8 @@ def subscription_build(
     with warehouse.connect() as con:
         sources = con.sql(SOURCES_SQL.format(build_filter=build_filter)).pl()
         lines = con.sql(LINES_SQL).pl().join(sources.select("opportunity_id"), on="opportunity_id")
-        # The as-of date as checked for dbt (lib/settings.py), so both agree on "today".
-        as_of_text = settings.dbt_vars().get("as_of_date")
-        as_of = (
-            date.fromisoformat(as_of_text)
-            if as_of_text
-            else con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
-        )
+        # The build's "today", as the dbt models have it (marts.build_info).
+        as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
         result = build_subscriptions(sources, lines, as_of)
         frames = {
             "subscription_build_subscriptions": result.subscriptions,
@@ -120,3 +122,8 @@ def subscription_build(
             asset_key=dg.AssetKey(["intermediate", table]),
             metadata={"rows": frame.height, "build_filter": build_filter},
         )
+
+
+@dg.definitions
+def subscriptions() -> dg.Definitions:
+    return dg.Definitions(assets=[subscription_build])

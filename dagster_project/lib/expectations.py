@@ -34,7 +34,15 @@ FRAME_ROWS = 2_000
 # Failing rows quoted in a failure summary, per expectation.
 EXAMPLES = 3
 
-LATEST_SNAPSHOT = "(select max(snapshot_date) from raw.snapshots)"
+# The snapshot the marts call current (dbt's current_snapshot_date()): the latest one on or
+# before the build's as-of date. Raw checks run before any model (they block the models),
+# so the as-of comes from the build's checked settings, set on the connection as a value
+# (AS_OF_VARIABLE, null = the latest snapshot; see set_as_of).
+AS_OF_VARIABLE = "recurwise_as_of_date"
+LATEST_SNAPSHOT = (
+    "(select max(snapshot_date) from raw.snapshots "
+    f"where snapshot_date <= coalesce(getvariable('{AS_OF_VARIABLE}'), snapshot_date))"
+)
 
 
 # --- validating a frame -----------------------------------------------------------------
@@ -338,6 +346,11 @@ class Rule:
         return self.sql.format(limit=int(limit))
 
 
+def set_as_of(con, as_of_date: str | None) -> None:
+    """Give the rules of `con` the build's as-of date (YYYY-MM-DD, or None: the latest)."""
+    con.execute(f"set variable {AS_OF_VARIABLE} = cast(? as date)", [as_of_date])
+
+
 def run_rule(con, rule: Rule, limit: int = FRAME_ROWS) -> Outcome:
     """Run the rule's SQL on a DuckDB connection and validate its frame."""
     frame = con.sql(rule.frame_sql(limit)).pl()
@@ -358,7 +371,8 @@ def _literal(value: str) -> str:
 
 
 def raw_rules(obj: CrmObject) -> list[Rule]:
-    """The latest snapshot of one raw object: valid rows (blocking), no rejects (warning)."""
+    """The as-of snapshot of one raw object (the latest on or before the build's as-of
+    date): valid rows (blocking), no rejects (warning)."""
     table = versions_table(obj)
     columns = [f.name for f in obj.fields]
     problems = [f"({_quote(c)} is null)::int" for c in obj.required_fields]
@@ -396,7 +410,8 @@ def raw_rules(obj: CrmObject) -> list[Rule]:
             asset=("raw", obj.table),
             name="latest_snapshot_valid",
             description=(
-                f"Latest snapshot of {obj.name}: required fields filled, "
+                f"The as-of snapshot of {obj.name} (the latest on or before the build's "
+                "as-of date): required fields filled, "
                 + (f"{obj.key} unique, " if obj.key else "")
                 + "picklist values known. A bad row here would reach every mart."
             ),
@@ -409,7 +424,8 @@ def raw_rules(obj: CrmObject) -> list[Rule]:
             asset=("raw", obj.table),
             name="latest_snapshot_without_rejects",
             description=(
-                f"Rows of the latest {obj.name} file that ingest rejected (raw.rejects). "
+                f"Rows of the as-of snapshot's {obj.name} file that ingest rejected "
+                "(raw.rejects). "
                 "Warns only: rejected rows are reported, never fatal (SPEC 3)."
             ),
             sql=rejects_sql,

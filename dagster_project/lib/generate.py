@@ -328,6 +328,7 @@ def _gather(values: tuple | list, codes: np.ndarray) -> pl.Series:
 class _Calendar:
     end: int  # epoch day of the last snapshot
     days: int  # number of daily snapshots
+    history_days: int = HISTORY_DAYS  # how far back the company's CRM history goes
 
     @property
     def first(self) -> int:
@@ -335,7 +336,7 @@ class _Calendar:
 
     @property
     def history_start(self) -> int:
-        return self.end - HISTORY_DAYS
+        return self.end - self.history_days
 
     @property
     def snapshot_days(self) -> range:
@@ -1858,20 +1859,25 @@ def generate(
     out_dir: Path,
     end_date: date = DEFAULT_END_DATE,
     *,
+    history_days: int = HISTORY_DAYS,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Write `days` consecutive daily snapshot folders out_dir/<YYYY-MM-DD>/<Object>.csv
     ending at end_date; return rows per object in the last snapshot.
 
     `accounts` sets the size (every other object grows in proportion); `seed` makes the
-    data reproducible: the same arguments always give byte-identical files. `progress`,
-    when given, is called with a short message after each file is written.
+    data reproducible: the same arguments always give byte-identical files.
+    `history_days` is how long the company has been selling before end_date (about three
+    years by default; under a year gives a company in its first year). `progress`, when
+    given, is called with a short message after each file is written.
     """
     if accounts < 1:
         raise ValueError(f"accounts must be at least 1, got {accounts}")
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
-    calendar = _Calendar(end=_epoch_day(end_date), days=days)
+    if not days <= history_days:
+        raise ValueError(f"history_days must be at least days ({days}), got {history_days}")
+    calendar = _Calendar(end=_epoch_day(end_date), days=days, history_days=history_days)
     world = _build_world(np.random.default_rng(seed), accounts, calendar)
     out_dir = Path(out_dir)
     rows: dict[str, int] = {}

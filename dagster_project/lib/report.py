@@ -72,7 +72,7 @@ class ReportError(ValueError):
 class Context:
     """What every chart needs to know besides its own mart."""
 
-    as_of: date | None
+    as_of: date
     as_of_source: str  # where as_of comes from, in words
     latest_month: date | None  # the as-of month of the MRR marts (MRR on its first day)
     currency: str
@@ -122,20 +122,17 @@ class Chart:
         return "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
 
 
-def write_report(
-    warehouse: Path,
-    out: Path,
-    *,
-    as_of: date | None = None,
-    currency: str = "USD",
-    warnings: list[str] | None = None,
-) -> list[str]:
+def report_path(warehouse: Path) -> Path:
+    """The finance report beside the warehouse: warehouse.duckdb -> warehouse.report.html."""
+    return warehouse.with_name(warehouse.stem + ".report.html")
+
+
+def write_report(warehouse: Path, out: Path, *, warnings: list[str] | None = None) -> list[str]:
     """Write the finance report of `warehouse` to `out`; return the titles of the charts drawn.
 
-    `as_of` defaults to the latest snapshot date in raw.snapshots; `currency` is the
-    warehouse's corporate currency (the dbt var corporate_currency), used for labels only.
-    A chart that cannot be drawn gets a note in its place and a line in `warnings`: the
-    report is still written (SPEC 6).
+    The as-of date and the currency of the labels are the warehouse's own (marts.build_info),
+    whoever built it and with which settings. A chart that cannot be drawn gets a note in
+    its place and a line in `warnings`: the report is still written (SPEC 6).
     """
     warehouse, out = Path(warehouse), Path(out)
     if not warehouse.is_file():
@@ -152,9 +149,21 @@ def write_report(
         except OutputPathError as exc:
             raise ReportError(str(exc)) from None
         columns = _mart_columns(con)
+        if "build_info" not in columns:
+            raise ReportError(
+                f"{warehouse} has no marts.build_info (it was built by an older recurwise): "
+                "build it again with recurwise build"
+            )
+        as_of, last_snapshot, currency = con.execute(
+            "select as_of_date, last_snapshot_date, corporate_currency from marts.build_info"
+        ).fetchone()
         ctx = Context(
-            as_of=as_of or _latest_snapshot(con),
-            as_of_source="the build's as-of date" if as_of else "latest CRM snapshot",
+            as_of=as_of,
+            as_of_source=(
+                "the latest CRM snapshot"
+                if as_of == last_snapshot
+                else f"the build's as-of date (CRM snapshot of {_day(last_snapshot)})"
+            ),
             latest_month=_latest_month(con, columns),
             currency=currency,
             columns=columns,
@@ -206,13 +215,6 @@ def _missing(chart: Chart, columns: dict[str, set[str]]) -> str | None:
     return None
 
 
-def _latest_snapshot(con: duckdb.DuckDBPyConnection) -> date | None:
-    try:
-        return con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
-    except duckdb.CatalogException:
-        return None
-
-
 def _latest_month(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) -> date | None:
     if "fct_mrr_monthly" not in columns:
         return None
@@ -221,7 +223,7 @@ def _latest_month(con: duckdb.DuckDBPyConnection, columns: dict[str, set[str]]) 
 
 def _key_figures(con: duckdb.DuckDBPyConnection, ctx: Context) -> list[tuple[str, str, str]]:
     """(label, value, footnote) of the header's key figures."""
-    figures = [("Data as of", _day(ctx.as_of) if ctx.as_of else "unknown", ctx.as_of_source)]
+    figures = [("Data as of", _day(ctx.as_of), ctx.as_of_source)]
     if "fct_mrr_monthly" not in ctx.columns or ctx.latest_month is None:
         return figures + [("MRR", "n/a", "marts.fct_mrr_monthly is not in this warehouse")]
     mrr, arr, customers, net_new = con.execute(
@@ -258,10 +260,10 @@ def _add_months(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _last_months(ctx: Context, count: int = 12) -> tuple[date, date] | None:
+def _last_months(ctx: Context, count: int = 12) -> tuple[date, date]:
     """First and last month of the `count` months ending with the as-of month."""
-    end = ctx.latest_month or (ctx.as_of.replace(day=1) if ctx.as_of else None)
-    return None if end is None else (_add_months(end, 1 - count), end)
+    end = ctx.latest_month or ctx.as_of.replace(day=1)
+    return _add_months(end, 1 - count), end
 
 
 # --- the charts ------------------------------------------------------------------------
@@ -351,8 +353,6 @@ def _movement_rows(
     con: duckdb.DuckDBPyConnection, ctx: Context
 ) -> list[tuple[date, str, float, int, float, float]]:
     window = _last_months(ctx)
-    if window is None:
-        return []
     return con.execute(
         "select month, movement, mrr_change::double, accounts, "
         "month_starting_mrr::double, month_ending_mrr::double "
@@ -551,8 +551,6 @@ def _draw_renewals(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | 
 
 def _draw_bookings(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
     window = _last_months(ctx)
-    if window is None:
-        return None
     has_flag = "is_new_logo" in ctx.columns["fct_opportunities"]
     split = (
         "case when coalesce(is_new_logo, false) then 'New logos' else 'Existing customers' end"
@@ -739,7 +737,7 @@ def _page(
         f'<div class="note">{html.escape(note)}</div></div>'
         for label, value, note in figures
     )
-    as_of = _day(ctx.as_of) if ctx.as_of else "an unknown date"
+    as_of = _day(ctx.as_of)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -40,3 +40,8 @@
         on s.snapshot_date between v._first_snapshot_date and v._last_snapshot_date
     where s.snapshot_date <= {{ as_of_date() }}
 {%- endmacro %}
+
+{#- The first snapshot the warehouse holds (the start of its history). -#}
+{% macro first_snapshot_date() -%}
+    (select min(snapshot_date) from {{ source('crm', 'snapshots') }})
+{%- endmacro %}

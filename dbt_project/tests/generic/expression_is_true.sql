@@ -1,0 +1,4 @@
+{#- Every row of `model` satisfies `expression` (a SQL condition over its columns). -#}
+{% test expression_is_true(model, expression) %}
+select * from {{ model }} where not coalesce({{ expression }}, false)
+{% endtest %}
