@@ -1,7 +1,10 @@
-"""`recurwise ui` as a data engineer meets it: the Dagster UI answers on 127.0.0.1 and a real
-browser (headless Chromium) shows the mart assets in the marts group's asset graph.
+"""`recurwise ui` as a data engineer meets it: on a real Dagster instance (a temporary
+DAGSTER_HOME) the webserver answers on 127.0.0.1 and the daemon runs the sensor and the
+schedule, so snapshot folders in the landing folder are published without anyone clicking;
+a real browser (headless Chromium) shows the marts group's asset graph and the Automation
+page with both running.
 
-The screenshot is kept as a test artifact in tests/artifacts/ui.png.
+The screenshots are kept as test artifacts in tests/artifacts/ (ui.png, automation.png).
 
 `make test` installs Debian's chromium where it can (as root with apt-get). Without a
 browser the test is skipped with the reason, except where RECURWISE_REQUIRE_BROWSER=1 or
@@ -11,6 +14,7 @@ browser executable (default /usr/bin/chromium).
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,9 +23,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
+
+from dagster_project.runner import DEMO_LANDING
 
 CHROMIUM = Path(os.environ.get("RECURWISE_CHROMIUM") or "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
@@ -38,6 +46,8 @@ CHROMIUM_FLAGS = [
 ]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 STARTUP_SECONDS = 300  # dg dev parses the dbt project and loads the code location first
+PUBLISH_SECONDS = 600  # a sensor tick (each minute), the run's start, a demo build
+DEMO_DAYS = sorted(p.name for p in DEMO_LANDING.iterdir() if p.is_dir())
 MART_ASSETS = ("dim_accounts", "fct_opportunities", "fct_mrr_monthly", "fct_mrr_movements")
 RECURWISE = Path(sys.executable).parent / "recurwise"
 
@@ -103,36 +113,32 @@ def chromium(*args: str, window: str = "1600,1000") -> subprocess.CompletedProce
         )
 
 
+@dataclass
+class Server:
+    base: str  # the UI's URL
+    landing: Path
+    warehouse: Path
+    home: Path  # DAGSTER_HOME
+
+
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory):
-    """`recurwise ui` on a free port; yields its base URL and stops it afterwards."""
-    if not CHROMIUM.is_file():
-        reason = (
-            f"no Chromium at {CHROMIUM}, so the UI was not checked in a browser; install it "
-            "with `apt-get update && apt-get install -y chromium` as root (make test does "
-            "that when run as root)"
-        )
-        if os.environ.get("RECURWISE_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}. With RECURWISE_REQUIRE_BROWSER=1 or CI=true it must run")
-        pytest.skip(reason)
+def server(tmp_path_factory):
+    """`recurwise ui --landing --warehouse` on a free port, with its own Dagster instance:
+    the webserver and the daemon (the sensor and the schedule running). The landing holds
+    the first three demo days; the warehouse does not exist yet."""
     tmp = tmp_path_factory.mktemp("ui")
-    home = tmp / ".dagster"
-    home.mkdir()
-    # No "join the community" dialog over the page, and no telemetry.
-    (home / "dagster.yaml").write_text("nux:\n  enabled: false\ntelemetry:\n  enabled: false\n")
+    landing = tmp / "landing"
+    for day in DEMO_DAYS[:3]:
+        shutil.copytree(DEMO_LANDING / day, landing / day)
+    warehouse = tmp / "warehouse.duckdb"
+    home = tmp / "dagster_home"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp / "ui.log"
     with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [
-                str(RECURWISE),
-                "ui",
-                "--warehouse",
-                str(tmp / "warehouse.duckdb"),
-                "--port",
-                str(port),
-            ],
+        process = subprocess.Popen(
+            [str(RECURWISE), "ui", "--landing", str(landing), "--warehouse", str(warehouse),
+             "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -140,13 +146,13 @@ def ui(tmp_path_factory):
             # the UI's code server must still find this environment's dbt.
             env={**os.environ, "DAGSTER_HOME": str(home), "PATH": path_without_venv()},
             start_new_session=True,  # its own process group, so stop() ends all of it
-        )
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
-            if server.poll() is not None:
+            if process.poll() is not None:
                 pytest.fail(
-                    f"recurwise ui exited with {server.returncode}:\n{log_path.read_text()}"
+                    f"recurwise ui exited with {process.returncode}:\n{log_path.read_text()}"
                 )
             try:
                 with urllib.request.urlopen(f"{base}/server_info", timeout=5) as response:
@@ -160,9 +166,86 @@ def ui(tmp_path_factory):
                     + log_path.read_text()[-3000:]
                 )
             time.sleep(1)
-        yield base
+        yield Server(base, landing, warehouse, home)
     finally:
-        stop(server)
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def ui(server) -> str:
+    """The UI's URL, for the tests that look at it in a browser."""
+    if not CHROMIUM.is_file():
+        reason = (
+            f"no Chromium at {CHROMIUM}, so the UI was not checked in a browser; install it "
+            "with `apt-get update && apt-get install -y chromium` as root (make test does "
+            "that when run as root)"
+        )
+        if os.environ.get("RECURWISE_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}. With RECURWISE_REQUIRE_BROWSER=1 or CI=true it must run")
+        pytest.skip(reason)
+    return server.base
+
+
+def published_snapshots(warehouse: Path) -> list[str]:
+    if not warehouse.exists():
+        return []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [
+            str(r[0])
+            for r in con.execute("select snapshot_date from raw.snapshots order by 1").fetchall()
+        ]
+
+
+def wait_for_publish(server: Server, snapshots: list[str], runs: int) -> None:
+    """Until the published warehouse holds `snapshots` and `runs` runs have finished (the
+    report is written after the publish), or fail."""
+    deadline = time.monotonic() + PUBLISH_SECONDS
+    while published_snapshots(server.warehouse) != snapshots or len(finished_runs(server)) < runs:
+        if time.monotonic() > deadline:
+            runs = graphql(server.base, RUNS_QUERY)["runsOrError"]["results"]
+            pytest.fail(
+                f"the daemon did not publish {snapshots} within {PUBLISH_SECONDS}s; "
+                f"published {published_snapshots(server.warehouse)}; runs: {runs}"
+            )
+        time.sleep(5)
+
+
+RUNS_QUERY = (
+    "{ runsOrError { ... on Runs { results { runId status jobName tags { key value } } } } }"
+)
+
+
+def finished_runs(server: Server) -> list[dict]:
+    runs = graphql(server.base, RUNS_QUERY)["runsOrError"]["results"]
+    return [r for r in runs if r["status"] in ("SUCCESS", "FAILURE", "CANCELED")]
+
+
+def test_the_sensor_publishes_the_landing_folders_with_a_report(server):
+    """Nobody clicks: the daemon's sensor builds the three folders in one run."""
+    wait_for_publish(server, DEMO_DAYS[:3], runs=1)
+    report = server.warehouse.with_name("warehouse.report.html")
+    assert report.is_file() and "Revenue report as of" in report.read_text(encoding="utf-8")
+    with duckdb.connect(str(server.warehouse), read_only=True) as con:
+        as_of, currency = con.execute(
+            "select as_of_date, corporate_currency from marts.build_info"
+        ).fetchone()
+    assert (str(as_of), currency) == (DEMO_DAYS[2], "USD")
+    [run] = finished_runs(server)
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert run["status"] == "SUCCESS" and run["jobName"] == "build_warehouse"
+    assert tags["dagster/sensor_name"] == "new_snapshot_sensor"
+    assert not server.warehouse.with_name("warehouse.duckdb.building").exists()
+
+
+def test_a_folder_dropped_into_the_landing_is_published_within_minutes(server):
+    wait_for_publish(server, DEMO_DAYS[:3], runs=1)
+    report = server.warehouse.with_name("warehouse.report.html")
+    before = report.stat().st_mtime
+    shutil.copytree(DEMO_LANDING / DEMO_DAYS[3], server.landing / DEMO_DAYS[3])
+    wait_for_publish(server, DEMO_DAYS, runs=2)
+    assert report.stat().st_mtime > before  # a fresh report with the new day
+    assert f"as of {int(DEMO_DAYS[3][8:])} Nov 2026" in report.read_text(encoding="utf-8")
+    assert [r["status"] for r in finished_runs(server)] == ["SUCCESS", "SUCCESS"]
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +283,31 @@ def test_the_asset_graph_shows_the_marts(ui, location):
     assert screenshot.stat().st_size > 50_000  # a rendered graph, not a blank page
     lineage = chromium("--dump-dom", url).stdout
     assert "fct_opportunities" in lineage and "fct_mrr_monthly" in lineage
+
+
+def test_the_automation_page_shows_the_sensor_and_the_schedule_running(ui, location):
+    repositories = graphql(
+        ui,
+        "{ repositoriesOrError { ... on RepositoryConnection { nodes { name "
+        "sensors { name sensorState { status } } "
+        "schedules { name scheduleState { status } } } } } }",
+    )["repositoriesOrError"]["nodes"]
+    states = {
+        item["name"]: (item.get("sensorState") or item.get("scheduleState"))["status"]
+        for repository in repositories
+        for item in repository["sensors"] + repository["schedules"]
+    }
+    assert states == {"new_snapshot_sensor": "RUNNING", "daily_build": "RUNNING"}
+
+    url = f"{ui}/automation"
+    dom = ""
+    for _ in range(3):
+        dom = chromium("--dump-dom", url, window="1600,1600").stdout
+        if "new_snapshot_sensor" in dom and "daily_build" in dom:
+            break
+    assert "new_snapshot_sensor" in dom and "daily_build" in dom, f"{url} lists neither"
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "automation.png"
+    screenshot.unlink(missing_ok=True)
+    chromium(f"--screenshot={screenshot}", url, window="1920,1200")
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
