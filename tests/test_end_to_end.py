@@ -16,6 +16,46 @@ SNAPSHOTS = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())
 LATEST = SNAPSHOTS[-1]
 
 
+# SPEC 5, the public contract: each mart and its required columns (more are welcome).
+PUBLIC_CONTRACT = {
+    "dim_accounts": "master_account_id account_name first_business_date customer_status",
+    "fct_opportunities": "opportunity_id account_id master_account_id stage_name close_date "
+    "forecast_category is_won is_closed amount mrr arr tcv is_new_logo is_new_logo_original",
+    "fct_line_items": "line_item_id opportunity_id product_id product_family is_recurring "
+    "quantity net_unit_price term_months mrr tcv",
+    "fct_schedules": "line_item_id schedule_type installment_number schedule_date quantity "
+    "revenue is_generated",
+    "schedule_errors": "line_item_id message",
+    "fct_revenue_schedule_monthly": "schedule_month stage_name forecast_category "
+    "product_family scheduled_quantity scheduled_revenue",
+    "fct_opportunity_splits": "opportunity_id split_owner_id split_type split_percentage "
+    "split_mrr split_amount",
+    "split_errors": "opportunity_id split_type total_percentage",
+    "fct_mrr_forecast_by_close_month": "close_month forecast_category owner_id mrr tcv "
+    "weighted_mrr opportunity_count",
+    "fct_potential_subscriptions": "potential_subscription_id opportunity_id "
+    "master_account_id status queued_date activated_date days_in_queue is_adjusted csm_id",
+    "fct_subscriptions": "subscription_id master_account_id source_opportunity_id "
+    "use_case_requested use_case_applied status start_date end_date previous_subscription_id",
+    "fct_subscription_items": "subscription_item_id subscription_id order_no product_id "
+    "quantity net_unit_price mrr start_date end_date source_line_item_id cloned_from_item_id",
+    "subscription_build_errors": "opportunity_id master_account_id use_case_requested message",
+    "fct_mrr_monthly": "master_account_id month mrr previous_mrr mrr_change movement",
+    "fct_mrr_movements": "month movement accounts mrr_change",
+    "fct_contracts": "contract_id master_account_id start_date contract_term end_date "
+    "notice_date status",
+    "fct_renewal_pipeline": "source_type source_id master_account_id end_date days_to_end "
+    "end_quarter arr renewal_opportunity_id renewal_status",
+    "renewal_opportunities_to_create": "AccountId Name Type StageName CloseDate Amount",
+    "fct_opportunity_history": "opportunity_id valid_from valid_to stage_name amount "
+    "close_date forecast_category",
+    "fct_mrr_forecast_monthly": "month scenario committed_mrr pipeline_mrr at_risk_mrr "
+    "forecast_mrr",
+    "build_info": "as_of_date first_snapshot_date last_snapshot_date corporate_currency "
+    "mrr_convention settings build_filter built_at recurwise_version",
+}
+
+
 def read_csv(path: Path) -> pl.DataFrame:
     return pl.read_csv(path, infer_schema=False)
 
@@ -26,6 +66,34 @@ def test_build_publishes_the_file_and_leaves_no_work_file(demo_build):
     assert demo_build.snapshots == [p.name for p in SNAPSHOTS]
     marts = dict(demo_build.marts)
     assert marts["fct_opportunities"] > 0 and marts["dim_accounts"] > 0
+
+
+def test_every_mart_of_the_public_contract_has_its_required_columns(demo_db):
+    rows = demo_db.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'marts'"
+    ).fetchall()
+    published: dict[str, set[str]] = {}
+    for table, column in rows:
+        published.setdefault(table, set()).add(column)
+    missing = {
+        mart: sorted(set(columns.split()) - published.get(mart, set()))
+        for mart, columns in PUBLIC_CONTRACT.items()
+        if set(columns.split()) - published.get(mart, set())
+    }
+    assert missing == {}
+
+
+def test_build_info_records_the_build(demo_db):
+    info = demo_db.execute(
+        "select as_of_date, first_snapshot_date, last_snapshot_date, latest_snapshot_loaded, "
+        "corporate_currency, mrr_convention, settings->>'renewal_horizon_days', build_filter, "
+        "recurwise_version from marts.build_info"
+    ).fetchall()
+    assert [tuple(str(v) for v in row) for row in info] == [
+        (LATEST.name, SNAPSHOTS[0].name, LATEST.name, LATEST.name, "USD", "opening", "120",
+         "is_won and coalesce(create_potential_subscription, false)", "0.1.0")
+    ]  # fmt: skip
 
 
 def test_dbt_parses_the_project_at_most_once_per_build(demo_build):
