@@ -51,8 +51,7 @@ account_arr as (
     inner join subscription_items as i
         on
             e.master_account_id = i.master_account_id
-            and e.end_date >= i.start_date
-            and (i.end_date is null or e.end_date <= i.end_date)
+            and {{ is_active_on('i', 'e.end_date') }}
     group by e.contract_id
 ),
 
@@ -77,8 +76,7 @@ contract_arr as (
     inner join subscription_items as i
         on
             co.opportunity_id = i.source_opportunity_id
-            and e.end_date >= i.start_date
-            and (i.end_date is null or e.end_date <= i.end_date)
+            and {{ is_active_on('i', 'e.end_date') }}
     group by e.contract_id
 ),
 

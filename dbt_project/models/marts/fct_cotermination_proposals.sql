@@ -27,8 +27,7 @@ subscription_mrr as (
     inner join subscription_items as i
         on
             s.subscription_id = i.subscription_id
-            and s.end_date >= i.start_date
-            and (i.end_date is null or s.end_date <= i.end_date)
+            and {{ is_active_on('i', 's.end_date') }}
     group by s.subscription_id
 ),
 
