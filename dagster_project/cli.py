@@ -269,10 +269,15 @@ def cmd_ui(args: argparse.Namespace) -> None:
         f"(instance {home})",
         markup=False,
     )
-    raise SystemExit(
-        subprocess.call(
-            [str(dg), "dev", "--host", "127.0.0.1", "--port", str(args.port)], cwd=REPO_ROOT
-        )
+    # dg takes this process's place, so Ctrl-C or a SIGTERM reaches it (and through it the
+    # webserver, the daemon and the code server) directly. As if the environment were
+    # activated: dg warns when the project's .venv is not the active one (it is, just not
+    # activated when run as .venv/bin/recurwise).
+    os.chdir(REPO_ROOT)
+    os.execve(
+        dg,
+        [str(dg), "dev", "--host", "127.0.0.1", "--port", str(args.port)],
+        {**os.environ, "VIRTUAL_ENV": sys.prefix},
     )
 
 
