@@ -254,7 +254,7 @@ def cmd_ui(args: argparse.Namespace) -> None:
     landing, warehouse = args.landing.resolve(), args.warehouse.resolve()
     if not landing.is_dir():
         raise BuildError(f"landing directory {landing} does not exist")
-    configure_environment(landing, warehouse, None)
+    configure_environment(landing, warehouse)
     # One Dagster instance per warehouse: its runs, partitions and sensor cursor.
     home = Path(os.environ.get("DAGSTER_HOME") or warehouse.with_name(warehouse.name + ".dagster"))
     home.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from dagster_project.lib.build_filter import (
     BuildFilterError,
     validate_build_filter,
 )
+from dagster_project.lib.child_process import child_environment
 from dagster_project.lib.ingest import FileLevelError, scan_landing
 from dagster_project.lib.outputs import (
     OutputPathError,
@@ -58,24 +59,32 @@ def build_log_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".build.log")
 
 
-def configure_environment(
+def build_settings(
     landing: Path,
     warehouse: Path,
     as_of: date | None,
     build_filter: str | None = None,
     dbt_vars: dict[str, object] | None = None,
     accepted_snapshots: list[date] | None = None,
-) -> None:
-    """The settings the Dagster resources and dbt's profiles.yml read."""
-    os.environ["RECURWISE_DBT_VARS"] = json.dumps(dbt_vars or {})
-    os.environ["RECURWISE_ACCEPT_SNAPSHOTS"] = ",".join(
-        d.isoformat() for d in accepted_snapshots or []
-    )
-    os.environ["RECURWISE_BUILD_FILTER"] = build_filter or DEFAULT_BUILD_FILTER
-    os.environ["RECURWISE_LANDING"] = str(landing)
-    os.environ["RECURWISE_WAREHOUSE"] = str(warehouse)
-    os.environ["RECURWISE_AS_OF"] = as_of.isoformat() if as_of else ""
-    os.environ.update(dbt_environment(warehouse))
+) -> dict[str, str]:
+    """The BuildSettings resource's fields (defs/resources.py) for these flags."""
+    return {
+        "landing_dir": str(landing),
+        "warehouse_path": str(warehouse),
+        "as_of_date": as_of.isoformat() if as_of else "",
+        "dbt_vars_json": json.dumps(dbt_vars or {}),
+        "subscription_build_filter": build_filter or DEFAULT_BUILD_FILTER,
+        "accepted_snapshots": ",".join(d.isoformat() for d in accepted_snapshots or []),
+    }
+
+
+def configure_environment(landing: Path, warehouse: Path) -> None:
+    """The code location's settings in this process's environment, for the Dagster
+    processes `recurwise ui` starts (a run of theirs may still override them)."""
+    from dagster_project.defs.resources import SETTINGS_ENVIRONMENT
+
+    for field_name, value in build_settings(landing, warehouse, None).items():
+        os.environ[SETTINGS_ENVIRONMENT[field_name]] = value
 
 
 def _manifest_is_current(manifest: Path, project_dir: Path) -> bool:
@@ -99,8 +108,8 @@ def prepare_dbt_manifest(warehouse: Path | None = None) -> None:
     """dagster-dbt loads the models from target/manifest.json: parse the project first,
     unless the manifest is newer than every project file (saves a `dbt parse`, ~6 s).
 
-    Given the build's `warehouse` (its environment already configured, no dbt variables),
-    a parse made here has the build's dbt profile, so the build's first dbt invocation
+    Given the build's `warehouse` (a build without dbt variables), a parse made here has
+    the build's dbt profile, so the build's first dbt invocation
     starts from it instead of parsing again (defs/dbt.py takes the newest parse of the
     warehouse).
     """
@@ -113,7 +122,8 @@ def prepare_dbt_manifest(warehouse: Path | None = None) -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     if _manifest_is_current(dbt_project.manifest_path, DBT_PROJECT_DIR):
         return
-    dbt_project.preparer.prepare(dbt_project)
+    with child_environment(dbt_environment(warehouse) if warehouse else {}):
+        dbt_project.preparer.prepare(dbt_project)
     if warehouse is not None:
         start = dbt_target_dir(warehouse) / "start_of_build"
         start.mkdir(parents=True, exist_ok=True)
@@ -199,7 +209,7 @@ def _build_and_publish(
     import dagster as dg
 
     started = time.monotonic()
-    configure_environment(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
+    settings = build_settings(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
     with console.status("Parsing the dbt project"):
         # With dbt variables (--set, --as-of) the invocations' parse differs from this one
         # (dbt keys a parse on them): they keep their own.
@@ -218,7 +228,10 @@ def _build_and_publish(
     with console.status("Building") as status, _BuildLog(log_path) as log, redirect_stdout(log):
         progress.status = status
         result = job.execute_in_process(
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                "resources": {"settings": {"config": settings}},
+            },
             instance=instance,
             run_id=run_id,
             tags={

@@ -50,7 +50,7 @@ def landing_with(tmp_path: Path, days: list[str]) -> Path:
 def run_job(landing: Path, warehouse: Path, instance: dg.DagsterInstance, **execute):
     """build_warehouse as a run worker runs it: the code location's settings from its
     environment, the snapshot partitions of the run's range."""
-    configure_environment(landing, warehouse, None)
+    configure_environment(landing, warehouse)
     prepare_dbt_manifest()
     job = load_definitions().resolve_job_def(JOB_NAME)
     keys = sorted(p.name for p in landing.iterdir())

@@ -19,7 +19,11 @@ from packaging.version import Version
 
 from dagster_project.dbt_project import dbt_project
 from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
-from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
+from dagster_project.lib.child_process import (
+    DBT_EXECUTABLE,
+    PARENT_PID_ENV,
+    child_environment,
+)
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
 
 dbt_project.prepare_if_dev()
@@ -50,8 +54,7 @@ class BuildDbtCli(DbtCliResource):
     the DuckDB settings from the dbt process's environment, and the build's settings reach
     dbt as `--vars`, both from the run's resources (BuildSettings, WorkWarehouse), so a
     run started by the schedule, the sensor or the UI gets exactly what `recurwise build`
-    gets. The environment is the dbt child's only: it is set while dagster-dbt starts the
-    process (which copies this process's environment) and restored at once.
+    gets. The environment is the dbt child's only (lib/child_process.child_environment).
 
     Two start-up costs a build never uses are skipped. Before each `dbt` subprocess,
     DbtCliResource.cli() runs `dbt --version` once (to tell dbt Core from the Fusion
@@ -83,7 +86,7 @@ class BuildDbtCli(DbtCliResource):
             args += ["--vars", json.dumps(settings.dbt_vars())]
         target = warehouse.dbt_target_dir / context.op_execution_context.op.name
         _start_from_latest_parse(target)
-        child_environment = {
+        environment = {
             **dbt_environment(settings.warehouse),
             # marts.build_info records them (quoted as values there).
             "RECURWISE_BUILD_SETTINGS": json.dumps(settings.effective_settings(), sort_keys=True),
@@ -92,16 +95,8 @@ class BuildDbtCli(DbtCliResource):
             # recurwise-dbt dies with this process (lib/child_process.py): who that is.
             PARENT_PID_ENV: str(os.getpid()),
         }
-        saved = {name: os.environ.get(name) for name in child_environment}
-        os.environ.update(child_environment)
-        try:
+        with child_environment(environment):
             return self.cli(args, context=context, target_path=target)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 def _start_from_latest_parse(target: Path) -> None:

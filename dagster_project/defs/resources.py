@@ -175,15 +175,25 @@ class WorkWarehouse(dg.ConfigurableResource):
         return con
 
 
+# The code location's settings: where `recurwise ui` (and a deployment) puts them. A run
+# may override any of them in its run config (resources.settings.config), as `recurwise
+# build` does and a data engineer can in the UI's launchpad.
+SETTINGS_ENVIRONMENT = {
+    "landing_dir": "RECURWISE_LANDING",
+    "warehouse_path": "RECURWISE_WAREHOUSE",
+    "as_of_date": "RECURWISE_AS_OF",
+    "dbt_vars_json": "RECURWISE_DBT_VARS",
+    "subscription_build_filter": "RECURWISE_BUILD_FILTER",
+    "accepted_snapshots": "RECURWISE_ACCEPT_SNAPSHOTS",
+}
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
-    settings = BuildSettings(
-        landing_dir=dg.EnvVar("RECURWISE_LANDING"),
-        warehouse_path=dg.EnvVar("RECURWISE_WAREHOUSE"),
-        as_of_date=dg.EnvVar("RECURWISE_AS_OF"),
-        dbt_vars_json=dg.EnvVar("RECURWISE_DBT_VARS"),
-        subscription_build_filter=dg.EnvVar("RECURWISE_BUILD_FILTER"),
-        accepted_snapshots=dg.EnvVar("RECURWISE_ACCEPT_SNAPSHOTS"),
+    # Configured at launch, from the environment unless the run config says otherwise;
+    # bound by its key, so the work file's resource sees the run's settings too.
+    settings = BuildSettings.configure_at_launch(
+        **{field_name: dg.EnvVar(name) for field_name, name in SETTINGS_ENVIRONMENT.items()}
     )
     return dg.Definitions(
         resources={"settings": settings, "warehouse": WorkWarehouse(settings=settings)}

@@ -14,6 +14,8 @@ import ctypes
 import os
 import signal
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 # dbt's command line in a process that dies with the one that starts it (pyproject.toml).
@@ -23,6 +25,26 @@ PR_SET_PDEATHSIG = 1
 # The build sets this to its PID before it starts dbt: a child whose parent is already
 # gone by the time it asks for the signal (it died between fork and prctl) ends at once.
 PARENT_PID_ENV = "RECURWISE_DBT_PARENT_PID"
+
+
+@contextmanager
+def child_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in this process's environment while a child is started, restored after.
+
+    For dbt's processes: dagster-dbt (and its project preparer) copy os.environ into the
+    child and take no environment of their own, so the child's profile settings are set
+    here for the moment it starts, and the build process's environment stays as it was.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def die_with_parent() -> None:
