@@ -92,6 +92,10 @@ def tiny_warehouse(tmp_path: Path) -> Path:
             [str(landing / "2026-01-01")],
         )
         con.execute(
+            "create table marts.build_info as select date '2026-01-01' as as_of_date, "
+            "date '2026-01-01' as last_snapshot_date, 'USD' as corporate_currency"
+        )
+        con.execute(
             "create table marts.crm_text (account_name varchar, note varchar, mrr decimal(18, 2))"
         )
         con.executemany(
@@ -608,10 +612,6 @@ def test_a_full_disk_at_the_work_copy_keeps_the_published_warehouse(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
 
     monkeypatch.setattr(warehouse_files.shutil, "copyfile", disk_full)
-    # run_build sets these for the run; monkeypatch puts the old values back afterwards.
-    for name in ("RECURWISE_LANDING", "RECURWISE_WAREHOUSE", "RECURWISE_AS_OF",
-                 "RECURWISE_WORK_DB", "RECURWISE_BUILD_FILTER", "RECURWISE_DBT_VARS"):  # fmt: skip
-        monkeypatch.setenv(name, os.environ.get(name, ""))
     with pytest.raises(BuildError) as failed:
         run_build(DEMO_LANDING, warehouse)
     assert "setting up the build: OSError: [Errno 28] No space left on device" in str(failed.value)

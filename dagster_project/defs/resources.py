@@ -143,6 +143,10 @@ class WorkWarehouse(dg.ConfigurableResource):
         try:
             start_work_copy(self.settings.warehouse)
         except BaseException:
+            # A copy cut short (a full disk) only takes space; teardown is not called when
+            # setup fails, so it goes here, under the lock (never a file another process
+            # holds: discard_work_file checks).
+            discard_work_file(self.settings.warehouse)
             held.close()
             raise
         self._held = held
