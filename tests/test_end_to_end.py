@@ -297,11 +297,11 @@ def test_new_logo_flags_follow_the_first_order(demo_db):
     assert quotes_mismatch == 0
 
 
-def test_forecast_covers_36_months_and_four_scenarios(demo_db):
+def test_forecast_covers_36_months_and_five_scenarios(demo_db):
     months, scenarios = demo_db.execute(
         "select count(distinct month), count(distinct scenario) from marts.fct_mrr_forecast_monthly"
     ).fetchone()
-    assert (months, scenarios) == (37, 4)
+    assert (months, scenarios) == (37, 5)
     committed_now = demo_db.execute(
         "select committed_mrr from marts.fct_mrr_forecast_monthly f "
         "where scenario = 'committed' and month = (select max(month) from marts.fct_mrr_monthly)"

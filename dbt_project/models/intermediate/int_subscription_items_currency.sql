@@ -12,9 +12,12 @@ final as (
     select
         i.subscription_item_id,
         i.master_account_id,
+        i.subscription_id,
         i.product_id,
+        l.product_family,
         i.quantity,
         i.mrr,
+        i.arr,
         i.start_date,
         i.end_date,
         coalesce(l.currency_iso_code, {{ sql_string(var("corporate_currency")) }})
