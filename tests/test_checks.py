@@ -411,14 +411,18 @@ def test_subscription_dates_in_order(con):
 
 MONTHLY_COLUMNS = (
     "master_account_id varchar, month date, mrr decimal(18,2), previous_mrr decimal(18,2), "
-    "mrr_change decimal(18,2), movement varchar"
+    "mrr_change decimal(18,2), movement varchar, opening_mrr decimal(18,2), "
+    "closing_mrr decimal(18,2), mrr_at_current_rates decimal(18,2), "
+    "previous_mrr_at_current_rates decimal(18,2)"
 )
-# Account a: new in January, expands in February, churns in March, reactivates in May.
+# Account a (opening convention): new in January (an item added Jan 15 closes January at
+# 150), expands in February, churns in March, reactivates in May, where its MRR at current
+# rates is 90 (an FX move of +10).
 MONTHLY_ROWS = [
-    ("a", date(2024, 1, 1), 100, 0, 100, "new"),
-    ("a", date(2024, 2, 1), 150, 100, 50, "expansion"),
-    ("a", date(2024, 3, 1), 0, 150, -150, "churn"),
-    ("a", date(2024, 5, 1), 80, 0, 80, "reactivation"),
+    ("a", date(2024, 1, 1), 100, 0, 100, "new", 100, 150, 100, 0),
+    ("a", date(2024, 2, 1), 150, 100, 50, "expansion", 150, 150, 150, 100),
+    ("a", date(2024, 3, 1), 0, 150, -150, "churn", 0, 0, 0, 150),
+    ("a", date(2024, 5, 1), 80, 0, 80, "reactivation", 80, 80, 90, 0),
 ]
 
 
@@ -429,7 +433,7 @@ def test_previous_mrr_is_last_months_mrr(con):
 
 
 def test_previous_mrr_not_reconciling_fails(con):
-    rows = [*MONTHLY_ROWS[:1], ("a", date(2024, 2, 1), 150, 90, 60, "expansion")]
+    rows = [*MONTHLY_ROWS[:1], ("a", date(2024, 2, 1), 150, 90, 60, "expansion", 150, 150, 150, 90)]
     make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, rows)
     outcome = check(con, "marts.fct_mrr_monthly", "previous_mrr_is_last_months_mrr")
     assert not outcome.success
@@ -450,12 +454,32 @@ def test_monthly_mrr_matches_subscription_items(con):
     make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, items)
     outcome = check(con, "marts.fct_mrr_monthly", "mrr_matches_subscription_items")
     assert not outcome.success and "month=2024-01-01" in outcome.summary
+    assert "opening MRR = MRR of items active on the first day" in outcome.summary
+
+
+def test_monthly_mrr_of_neither_convention_fails(con):
+    items = [
+        ("i1", "s1", "SO-1", 100, date(2023, 12, 1), None),
+        ("i2", "s1", "SO-2", 50, date(2024, 1, 15), None),
+    ]
+    make_table(con, "marts.fct_subscription_items", ITEM_COLUMNS, items)
+    # January's mrr is its closing MRR, February's its opening MRR (both 150): consistent.
+    closing = [("a", date(2024, 1, 1), 150, 0, 150, "new", 100, 150, 150, 0), MONTHLY_ROWS[1]]
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, closing)
+    assert check(con, "marts.fct_mrr_monthly", "mrr_matches_subscription_items").success
+    # 120 in January is neither its opening (100) nor its closing MRR (150).
+    neither = [("a", date(2024, 1, 1), 120, 0, 120, "new", 100, 150, 120, 0), MONTHLY_ROWS[1]]
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, neither)
+    outcome = check(con, "marts.fct_mrr_monthly", "mrr_matches_subscription_items")
+    assert not outcome.success
+    assert "mrr is one convention's MRR on every row" in outcome.summary
 
 
 MOVEMENT_COLUMNS = (
     "month date, movement varchar, accounts integer, mrr_change decimal(18,2), "
     "month_starting_mrr decimal(18,2), month_ending_mrr decimal(18,2), "
-    "month_net_new_mrr decimal(18,2)"
+    "month_net_new_mrr decimal(18,2), month_starting_mrr_at_current_rates decimal(18,2), "
+    "month_ending_mrr_at_current_rates decimal(18,2)"
 )
 
 
@@ -468,11 +492,15 @@ def movements_of(monthly: list[tuple]) -> list[tuple]:
         starting = sum(r[3] for r in rows if r[3] > 0) or None
         ending = sum(r[2] for r in rows)
         net_new = sum(r[4] for r in rows)
+        fx_starting = sum(r[9] for r in rows)
+        fx_ending = sum(r[8] for r in rows)
+        month_figures = (starting, ending, net_new, fx_starting, fx_ending)
         for movement in ("new", "expansion", "contraction", "churn", "reactivation", "unchanged"):
             hits = [r for r in rows if r[5] == movement]
-            out.append(
-                (month, movement, len(hits), sum(r[4] for r in hits), starting, ending, net_new)
-            )
+            out.append((month, movement, len(hits), sum(r[4] for r in hits), *month_figures))
+        fx_changes = [(r[8] - r[9]) - r[4] for r in rows]
+        fx_accounts = sum(1 for change in fx_changes if change != 0)
+        out.append((month, "fx_impact", fx_accounts, sum(fx_changes), *month_figures))
     return out
 
 
@@ -493,6 +521,54 @@ def test_movements_not_starting_where_last_month_ended_fail(con):
     assert not outcome.success
     assert "starting MRR = previous month's ending MRR: 1 of 4 rows fail" in outcome.summary
     assert "month=2024-02-01" in outcome.summary
+
+
+def test_movements_without_the_fx_impact_fail(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS)
+    # May's FX move of +10 left out: at current rates May does not reach its 90.
+    movements = [
+        (*m[:3], 0, *m[4:]) if m[1] == "fx_impact" else m for m in movements_of(MONTHLY_ROWS)
+    ]
+    make_table(con, "marts.fct_mrr_movements", MOVEMENT_COLUMNS, movements)
+    outcome = check(con, "marts.fct_mrr_movements", "movements_reconcile_month_to_month")
+    assert not outcome.success
+    assert "movements + fx_impact = ending: 1 of 4 rows fail" in outcome.summary
+    assert "month=2024-05-01" in outcome.summary
+
+
+BRIDGE_COLUMNS = (
+    "master_account_id varchar, month date, product_id varchar, new_product decimal(18,2), "
+    "removed_product decimal(18,2), quantity decimal(18,2), price decimal(18,2), "
+    "mrr_change decimal(18,2)"
+)
+# Account a's months by product: February's +50 = P's quantity +30 and price +20.
+BRIDGE_ROWS = [
+    ("a", date(2024, 1, 1), "P", 100, 0, 0, 0, 100),
+    ("a", date(2024, 2, 1), "P", 0, 0, 30, 20, 50),
+    ("a", date(2024, 3, 1), "P", 0, -150, 0, 0, -150),
+    ("a", date(2024, 5, 1), "Q", 80, 0, 0, 0, 80),
+]
+
+
+def test_bridge_sums_to_mrr_change(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS)
+    make_table(con, "marts.fct_mrr_bridge_detail", BRIDGE_COLUMNS, BRIDGE_ROWS)
+    outcome = check(con, "marts.fct_mrr_bridge_detail", "bridge_sums_to_mrr_change")
+    assert outcome.success, outcome.summary
+
+
+def test_bridge_not_summing_to_mrr_change_fails(con):
+    make_table(con, "marts.fct_mrr_monthly", MONTHLY_COLUMNS, MONTHLY_ROWS)
+    # February's price effect is 19 (parts 49) while the product's change says 50.
+    rows = [(*r[:6], 19, r[7]) if r[1] == date(2024, 2, 1) else r for r in BRIDGE_ROWS]
+    # May's product row is missing: the customer's +80 is not in the bridge.
+    rows = [r for r in rows if r[1] != date(2024, 5, 1)]
+    make_table(con, "marts.fct_mrr_bridge_detail", BRIDGE_COLUMNS, rows)
+    outcome = check(con, "marts.fct_mrr_bridge_detail", "bridge_sums_to_mrr_change")
+    assert not outcome.success
+    assert "new + removed + quantity + price = the change: 1 of 4 rows fail" in outcome.summary
+    assert "products' changes add up to the customer's change: 1 of 4 rows fail" in outcome.summary
+    assert "month=2024-05-01" in outcome.summary
 
 
 # --- fct_mrr_forecast_by_close_month ---------------------------------------------------------
@@ -558,6 +634,7 @@ BLOCKING = {
     "marts.fct_mrr_monthly": {"unique_key", "mrr_not_negative",
                               "previous_mrr_is_last_months_mrr", "mrr_matches_subscription_items"},
     "marts.fct_mrr_movements": {"unique_key", "movements_reconcile_month_to_month"},
+    "marts.fct_mrr_bridge_detail": {"unique_key", "bridge_sums_to_mrr_change"},
 }  # fmt: skip
 WARNINGS = {
     "marts.fct_opportunities": {"fx_rates_found"},

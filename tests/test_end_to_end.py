@@ -1,6 +1,7 @@
 """The whole build job on the bundled demo snapshots, asserted on real values."""
 
 import re
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -365,11 +366,11 @@ def test_new_logo_flags_follow_the_first_order(demo_db):
     assert quotes_mismatch == 0
 
 
-def test_forecast_covers_36_months_and_four_scenarios(demo_db):
+def test_forecast_covers_36_months_and_five_scenarios(demo_db):
     months, scenarios = demo_db.execute(
         "select count(distinct month), count(distinct scenario) from marts.fct_mrr_forecast_monthly"
     ).fetchone()
-    assert (months, scenarios) == (37, 4)
+    assert (months, scenarios) == (37, 5)
     committed_now = demo_db.execute(
         "select committed_mrr from marts.fct_mrr_forecast_monthly f "
         "where scenario = 'committed' and month = (select max(month) from marts.fct_mrr_monthly)"
@@ -379,3 +380,193 @@ def test_forecast_covers_36_months_and_four_scenarios(demo_db):
         "where month = (select max(month) from marts.fct_mrr_monthly)"
     ).fetchone()[0]
     assert committed_now == mrr_now
+
+
+# SPEC 5's marts and required columns that this build publishes (build_info and the
+# pipeline-history marts of SPEC 4.12 come with their own issues).
+SPEC_5_COLUMNS = {
+    "fct_mrr_monthly": {
+        "master_account_id", "month", "mrr", "previous_mrr", "mrr_change", "movement",
+        "opening_mrr", "closing_mrr", "mrr_at_current_rates",
+    },
+    "fct_mrr_movements": {"month", "movement", "accounts", "mrr_change"},
+    "fct_mrr_forecast_monthly": {
+        "month", "scenario", "committed_mrr", "pipeline_mrr", "at_risk_mrr", "forecast_mrr",
+    },
+    "fct_retention_ttm": {
+        "month", "cohort_customers", "starting_mrr", "retained_mrr", "nrr", "grr",
+        "logo_retention",
+    },
+    "fct_cohort_retention": {
+        "cohort_month", "months_since_start", "cohort_customers", "active_customers",
+        "cohort_starting_mrr", "mrr", "logo_retention", "revenue_retention",
+    },
+    "fct_mrr_bridge_detail": {
+        "master_account_id", "month", "product_id", "new_product", "removed_product",
+        "quantity", "price", "mrr_change",
+    },
+}  # fmt: skip
+
+
+def test_spec_5_marts_have_their_required_columns(demo_db):
+    for mart, required in SPEC_5_COLUMNS.items():
+        columns = {
+            r[0]
+            for r in demo_db.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'marts' and table_name = ?",
+                [mart],
+            ).fetchall()
+        }
+        assert required <= columns, (mart, required - columns)
+    movements = {
+        r[0]
+        for r in demo_db.execute("select distinct movement from marts.fct_mrr_movements").fetchall()
+    }
+    assert "fx_impact" in movements
+    scenarios = {
+        r[0]
+        for r in demo_db.execute(
+            "select distinct scenario from marts.fct_mrr_forecast_monthly"
+        ).fetchall()
+    }
+    assert "expected_renewals" in scenarios
+
+
+def test_opening_plus_movements_is_closing_every_month_in_both_currency_views(demo_db):
+    months = demo_db.execute(
+        """
+        with totals as (
+            select month, sum(mrr) as mrr, sum(mrr_at_current_rates) as at_current_rates
+            from marts.fct_mrr_monthly group by month
+        ),
+        moves as (
+            select month,
+                   sum(mrr_change) filter (where movement != 'fx_impact') as movements,
+                   sum(mrr_change) filter (where movement = 'fx_impact') as fx_impact
+            from marts.fct_mrr_movements group by month
+        )
+        select t.month, coalesce(p.mrr, 0), m.movements, t.mrr,
+               coalesce(p.at_current_rates, 0), m.fx_impact, t.at_current_rates
+        from totals as t
+        join moves as m using (month)
+        left join totals as p on p.month = t.month - interval 1 month
+        order by t.month
+        """
+    ).fetchall()
+    # February 2024 (a mid-month start's closing MRR; opening MRR from March) to November 2026
+    assert len(months) == 34
+    for month, opening, movements, closing, fx_opening, fx_impact, fx_closing in months:
+        assert opening + movements == closing, month
+        assert fx_opening + movements + fx_impact == fx_closing, month
+    # The demo's foreign-currency deals move with their dated rates: FX is not zero.
+    assert sum(abs(m[5]) for m in months) > 0
+    # Closing MRR of the as-of month = the items active on its last day.
+    closing, items = demo_db.execute(
+        """
+        select sum(closing_mrr),
+               (select sum(mrr) from marts.fct_subscription_items
+                where start_date <= date '2026-11-30'
+                  and (end_date is null or end_date >= date '2026-11-30'))
+        from marts.fct_mrr_monthly where month = date '2026-11-01'
+        """
+    ).fetchone()
+    assert (
+        closing == items
+        and closing
+        != demo_db.execute(
+            "select sum(opening_mrr) from marts.fct_mrr_monthly where month = date '2026-11-01'"
+        ).fetchone()[0]
+    )
+
+
+def test_bridge_detail_sums_to_each_customers_change(demo_db):
+    mismatches, customer_months = demo_db.execute(
+        """
+        with bridge as (
+            select master_account_id, month, sum(mrr_change) as change,
+                   sum(new_product + removed_product + quantity + price) as parts
+            from marts.fct_mrr_bridge_detail group by all
+        )
+        select count(*) filter (where coalesce(b.change, 0) != m.mrr_change
+                                   or coalesce(b.parts, 0) != m.mrr_change),
+               count(*) filter (where m.mrr_change != 0)
+        from marts.fct_mrr_monthly as m
+        left join bridge as b using (master_account_id, month)
+        """
+    ).fetchone()
+    assert mismatches == 0 and customer_months > 0
+    quantity_rows, price_rows = demo_db.execute(
+        "select count(*) filter (where quantity != 0), count(*) filter (where price != 0) "
+        "from marts.fct_mrr_bridge_detail"
+    ).fetchone()
+    assert quantity_rows > 0 and price_rows > 0
+
+
+def test_ttm_retention_follows_saas_capitals_definitions(demo_db):
+    monthly = demo_db.sql("select master_account_id, month, mrr from marts.fct_mrr_monthly").pl()
+    then = monthly.filter((pl.col("month") == date(2025, 11, 1)) & (pl.col("mrr") > 0))
+    now = monthly.filter(pl.col("month") == date(2026, 11, 1)).select(
+        "master_account_id", pl.col("mrr").alias("mrr_now")
+    )
+    cohort = then.join(now, on="master_account_id", how="left").with_columns(
+        pl.col("mrr_now").fill_null(0)
+    )
+    starting = sum(cohort["mrr"])
+    nrr = (sum(cohort["mrr_now"]) / starting).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    grr = (
+        sum(min(a, b) for a, b in zip(cohort["mrr"], cohort["mrr_now"], strict=True)) / starting
+    ).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    row = demo_db.execute(
+        "select cohort_customers, retained_customers, nrr, grr, logo_retention "
+        "from marts.fct_retention_ttm where month = date '2026-11-01'"
+    ).fetchone()
+    assert row[:2] == (cohort.height, cohort.filter(pl.col("mrr_now") > 0).height)
+    assert (row[2], row[3]) == (nrr, grr)
+    # The demo's figures (real run): 88 customers twelve months back, 78 still paying.
+    assert row == (88, 78, Decimal("1.0687"), Decimal("0.7279"), Decimal("0.8864"))
+    first_month = demo_db.execute("select min(month) from marts.fct_retention_ttm").fetchone()[0]
+    assert first_month == date(2025, 3, 1)  # twelve months after the first MRR
+
+
+def test_cohorts_start_whole_and_count_every_customer_once(demo_db):
+    starts, customers, start_mrr = demo_db.execute(
+        "select count(*) filter (where logo_retention != 1 or revenue_retention != 1), "
+        "sum(cohort_customers), sum(cohort_starting_mrr) "
+        "from marts.fct_cohort_retention where months_since_start = 0"
+    ).fetchone()
+    assert starts == 0
+    first = demo_db.execute(
+        "select count(*), sum(mrr) from (select master_account_id, arg_min(mrr, month) as mrr "
+        "from marts.fct_mrr_monthly where mrr > 0 group by all)"
+    ).fetchone()
+    assert (customers, start_mrr) == first
+    # Today's MRR of all cohorts is today's MRR.
+    latest = demo_db.execute(
+        "select sum(mrr) from marts.fct_cohort_retention where month = date '2026-11-01'"
+    ).fetchone()[0]
+    assert (
+        latest
+        == demo_db.execute(
+            "select sum(mrr) from marts.fct_mrr_monthly where month = date '2026-11-01'"
+        ).fetchone()[0]
+    )
+
+
+def test_expected_renewals_lie_between_losing_and_keeping_every_renewal(demo_db):
+    rows = demo_db.execute(
+        """
+        select month,
+               any_value(forecast_mrr) filter (where scenario = 'committed'),
+               any_value(forecast_mrr) filter (where scenario = 'expected_renewals'),
+               any_value(pipeline_mrr) filter (where scenario = 'expected_renewals')
+        from marts.fct_mrr_forecast_monthly where is_forecast group by month order by month
+        """
+    ).fetchall()
+    assert rows[0][1] == rows[0][2]  # nothing is due before the as-of month ends
+    assert all(expected >= committed for _, committed, expected, _ in rows)
+    assert rows[-1][2] > rows[-1][1]
+    rate = demo_db.execute(
+        "select renewal_rate from intermediate.int_renewal_rates where product_family = '*'"
+    ).fetchone()[0]
+    assert 0 < rate < 1

@@ -145,6 +145,24 @@ def test_retention_by_month_equals_fct_mrr_movements(semantic, demo_db):
     assert any(row["nrr"] > row["grr"] for row in rows if row["nrr"] is not None)
 
 
+def test_ttm_retention_by_month_equals_fct_retention_ttm(semantic, demo_db):
+    rows = semantic.query("ttm_nrr,ttm_grr,ttm_logo_retention", "metric_time__month")
+    expected = {
+        month: figures
+        for month, *figures in demo_db.execute(
+            "select month, nrr, grr, logo_retention from marts.fct_retention_ttm"
+        ).fetchall()
+    }
+    assert {row["metric_time__month"] for row in rows} == set(expected)
+    assert len(rows) == 21  # March 2025 to November 2026
+    for row in rows:
+        nrr, grr, logos = expected[row["metric_time__month"]]
+        # The mart rounds to 4 decimals.
+        for metric, mart in (("ttm_nrr", nrr), ("ttm_grr", grr), ("ttm_logo_retention", logos)):
+            assert _near(row[metric], mart, 0.00005), (metric, row, mart)
+    assert any(row["ttm_nrr"] > row["ttm_grr"] for row in rows)
+
+
 def test_pipeline_by_close_month_equals_the_open_opportunities(semantic, demo_db):
     metrics = "pipeline_mrr,weighted_pipeline_mrr,pipeline_amount,weighted_pipeline_amount"
     rows = semantic.query(metrics, "metric_time__month")

@@ -17,6 +17,7 @@ from dagster_project.lib.report import CHARTS, ReportError, write_report
 # The charts whose marts every build has today; the others join them as their marts land.
 ALWAYS_DRAWN = {
     "MRR and ARR over time",
+    "Closing vs opening MRR",
     "MRR bridge, last 12 months",
     "MRR movements by month",
     "Bookings: new logos vs existing customers",
@@ -166,7 +167,8 @@ def planned_warehouse(path: Path, *, with_planned_marts: bool) -> Path:
         select 'A' || (i % 3) as master_account_id, m::date as month,
                (100 + i)::decimal(18, 2) as mrr, 100::decimal(18, 2) as previous_mrr,
                i::decimal(18, 2) as mrr_change, ((100 + i) * 12)::decimal(18, 2) as arr,
-               case when i % 3 = 0 then 'new' else 'expansion' end as movement
+               case when i % 3 = 0 then 'new' else 'expansion' end as movement,
+               (100 + i)::decimal(18, 2) as opening_mrr, (110 + i)::decimal(18, 2) as closing_mrr
         from range(date '2025-01-01', date '2026-12-01', interval 1 month) t(m),
              range(3) r(i)
         """
@@ -203,8 +205,8 @@ def planned_warehouse(path: Path, *, with_planned_marts: bool) -> Path:
                    (i * 50)::decimal(18, 2) as pipeline_mrr, 20::decimal(18, 2) as at_risk_mrr,
                    (980 + i * 50)::decimal(18, 2) as forecast_mrr
             from range(date '2025-11-01', date '2028-12-01', interval 1 month) t(m),
-                 unnest(['committed', 'commit', 'best_case', 'weighted_pipeline'])
-                     with ordinality u(s, i)
+                 unnest(['committed', 'commit', 'best_case', 'weighted_pipeline',
+                         'expected_renewals']) with ordinality u(s, i)
             """
         )
         con.execute(
@@ -217,6 +219,36 @@ def planned_warehouse(path: Path, *, with_planned_marts: bool) -> Path:
                    (['renewed', 'in progress', 'churned', 'no renewal opportunity'])[i % 4 + 1]
                        as renewal_status
             from range(6) t(i), unnest(['contract', 'subscription']) u(st)
+            """
+        )
+        con.execute(
+            """
+            create table marts.fct_mrr_bridge_detail as
+            select master_account_id, month, 'P1' as product_id,
+                   10::decimal(18, 2) as new_product, (-4)::decimal(18, 2) as removed_product,
+                   (mrr_change - 9)::decimal(18, 2) as quantity, 3::decimal(18, 2) as price,
+                   mrr_change
+            from marts.fct_mrr_monthly
+            """
+        )
+        con.execute(
+            """
+            create table marts.fct_retention_ttm as
+            select m::date as month, 40 + i as cohort_customers, 1.05::decimal(9, 4) as nrr,
+                   0.9::decimal(9, 4) as grr, 0.85::decimal(9, 4) as logo_retention
+            from range(date '2026-01-01', date '2026-12-01', interval 1 month) with ordinality
+                t(m, i)
+            """
+        )
+        con.execute(
+            """
+            create table marts.fct_cohort_retention as
+            select date '2026-01-01' + to_months(c::integer) as cohort_month,
+                   k::integer as months_since_start, 5 as cohort_customers,
+                   (1 - k * 0.05)::decimal(9, 4) as revenue_retention,
+                   (1 - k * 0.04)::decimal(9, 4) as logo_retention
+            from range(6) a(c), range(6) b(k)
+            where c + k < 6
             """
         )
         con.execute(
@@ -251,6 +283,13 @@ def test_report_draws_the_planned_marts(tmp_path):
         "Commit",
         "Best case",
         "Weighted pipeline",
+        "Committed + expected renewals",
+    ]
+    assert names["Existing customers' MRR change: cross-sell, quantity and price"] == [
+        "Cross-sell (new products)",
+        "Quantity",
+        "Price",
+        "Products removed",
     ]
     assert set(names["Potential-subscription queue age"]) == {"Activated", "In queue"}
     # Contracts and subscriptions are drawn apart (one panel each), never summed.

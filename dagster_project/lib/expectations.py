@@ -738,27 +738,51 @@ limit {limit}
 
 MRR_ITEMS_SQL = """
 with months as (
-    select month, sum(mrr) as mrr
+    select
+        month,
+        cast(month + interval 1 month - interval 1 day as date) as month_end,
+        sum(opening_mrr) as opening_mrr,
+        sum(closing_mrr) as closing_mrr,
+        -- mrr is one convention's measure on every row (the mrr_convention setting)
+        count(*) filter (where mrr != opening_mrr) as rows_not_opening,
+        count(*) filter (where mrr != closing_mrr) as rows_not_closing
     from marts.fct_mrr_monthly
     group by month
 ),
 
 items as (
-    select m.month, sum(i.mrr) as mrr
+    select
+        m.month,
+        sum(i.mrr) filter (
+            where i.start_date <= m.month and (i.end_date is null or i.end_date >= m.month)
+        ) as opening_mrr,
+        sum(i.mrr) filter (
+            where i.start_date <= m.month_end and (i.end_date is null or i.end_date >= m.month_end)
+        ) as closing_mrr
     from months as m
     inner join marts.fct_subscription_items as i
-        on i.start_date <= m.month and (i.end_date is null or i.end_date >= m.month)
+        on i.start_date <= m.month_end and (i.end_date is null or i.end_date >= m.month)
     group by m.month
+),
+
+conventions as (
+    select
+        sum(rows_not_opening) as rows_not_opening,
+        sum(rows_not_closing) as rows_not_closing
+    from months
 )
 
 select
     m.month,
-    cast(m.mrr as double) as mrr,
-    cast(coalesce(i.mrr, 0) as double) as subscription_items_mrr,
-    cast(m.mrr - coalesce(i.mrr, 0) as double) as difference
+    cast(m.opening_mrr as double) as opening_mrr,
+    cast(coalesce(i.opening_mrr, 0) as double) as items_opening_mrr,
+    cast(m.opening_mrr - coalesce(i.opening_mrr, 0) as double) as opening_difference,
+    cast(m.closing_mrr - coalesce(i.closing_mrr, 0) as double) as closing_difference,
+    cast(least(c.rows_not_opening, c.rows_not_closing) as double) as rows_of_other_convention
 from months as m
+cross join conventions as c
 left join items as i on m.month = i.month
-order by abs(difference) desc, m.month
+order by abs(opening_difference) + abs(closing_difference) desc, m.month
 limit {limit}
 """
 
@@ -773,16 +797,29 @@ monthly as (
     group by month, movement
 ),
 
+monthly_totals as (
+    select
+        month,
+        sum(mrr) as mrr,
+        sum(mrr_at_current_rates) as mrr_at_current_rates
+    from marts.fct_mrr_monthly
+    group by month
+),
+
 per_month as (
     select
         v.month,
         any_value(v.month_starting_mrr) as starting_mrr,
         any_value(v.month_ending_mrr) as ending_mrr,
         any_value(v.month_net_new_mrr) as net_new_mrr,
-        sum(v.mrr_change) as mrr_change,
+        any_value(v.month_starting_mrr_at_current_rates) as starting_mrr_at_current_rates,
+        any_value(v.month_ending_mrr_at_current_rates) as ending_mrr_at_current_rates,
+        sum(v.mrr_change) filter (where v.movement != 'fx_impact') as mrr_change,
+        sum(v.mrr_change) filter (where v.movement = 'fx_impact') as fx_impact,
         -- each movement row = fct_mrr_monthly's accounts and change for that movement
         sum(abs(v.accounts - coalesce(m.accounts, 0))
-            + abs(v.mrr_change - coalesce(m.mrr_change, 0))) as monthly_mismatch
+            + abs(v.mrr_change - coalesce(m.mrr_change, 0)))
+            filter (where v.movement != 'fx_impact') as monthly_mismatch
     from movements as v
     left join monthly as m on v.month = m.month and v.movement = m.movement
     group by v.month
@@ -791,21 +828,66 @@ per_month as (
 compared as (
     select
         c.month,
-        -- this month starts where the previous month ended
+        -- this month starts where the previous month ended, in both currency views
         cast(coalesce(c.starting_mrr, 0) - coalesce(p.ending_mrr, 0) as double)
             as starting_difference,
-        cast(c.net_new_mrr - (c.ending_mrr - coalesce(c.starting_mrr, 0)) as double)
-            as net_new_difference,
-        cast(c.mrr_change - c.net_new_mrr as double) as movements_difference,
+        cast(coalesce(c.starting_mrr_at_current_rates, 0)
+            - coalesce(p.ending_mrr_at_current_rates, 0) as double)
+            as starting_fx_difference,
+        -- opening + movements = closing; at current rates + fx_impact
+        cast(coalesce(p.ending_mrr, 0) + c.mrr_change - c.ending_mrr as double)
+            as movements_difference,
+        cast(coalesce(p.ending_mrr_at_current_rates, 0) + c.mrr_change + c.fx_impact
+            - c.ending_mrr_at_current_rates as double) as fx_movements_difference,
+        cast(c.net_new_mrr - c.mrr_change as double) as net_new_difference,
+        -- the ending figures are fct_mrr_monthly's totals
+        cast(abs(c.ending_mrr - t.mrr)
+            + abs(c.ending_mrr_at_current_rates - t.mrr_at_current_rates) as double)
+            as ending_mismatch,
         cast(c.monthly_mismatch as double) as monthly_mismatch
     from per_month as c
     left join per_month as p on p.month = cast(c.month - interval 1 month as date)
+    left join monthly_totals as t on c.month = t.month
 )
 
 select *
 from compared
-order by abs(starting_difference) + abs(net_new_difference) + abs(movements_difference)
+order by abs(starting_difference) + abs(starting_fx_difference) + abs(movements_difference)
+    + abs(fx_movements_difference) + abs(net_new_difference) + abs(ending_mismatch)
     + abs(monthly_mismatch) desc, month
+limit {limit}
+"""
+
+BRIDGE_SQL = """
+with bridge as (
+    select
+        master_account_id,
+        month,
+        sum(mrr_change) as mrr_change,
+        sum(abs(new_product + removed_product + quantity + price - mrr_change)) as parts_difference
+    from marts.fct_mrr_bridge_detail
+    group by master_account_id, month
+),
+
+compared as (
+    select
+        coalesce(m.master_account_id, b.master_account_id) as master_account_id,
+        coalesce(m.month, b.month) as month,
+        -- the products' changes add up to the customer's change (0 without bridge rows)
+        cast(coalesce(b.mrr_change, 0) - coalesce(m.mrr_change, 0) as double)
+            as change_difference,
+        cast(coalesce(b.parts_difference, 0) as double) as parts_difference,
+        cast(case when m.master_account_id is null then 1 else 0 end as double)
+            as rows_without_customer_month
+    from marts.fct_mrr_monthly as m
+    full outer join bridge as b
+        on m.master_account_id = b.master_account_id and m.month = b.month
+)
+
+select *
+from compared
+order by abs(change_difference) + parts_difference + rows_without_customer_month desc,
+    master_account_id, month
 limit {limit}
 """
 
@@ -1048,25 +1130,31 @@ def mart_rules() -> list[Rule]:
             asset=("marts", "fct_mrr_monthly"),
             name="mrr_matches_subscription_items",
             description=(
-                "Each month's total MRR = the MRR of subscription items active on the "
-                "month's first day (SPEC 4.9)."
+                "Each month's opening MRR = the MRR of subscription items active on the "
+                "month's first day, its closing MRR = those active on its last day; mrr is "
+                "one of the two on every row (SPEC 4.9)."
             ),
             sql=MRR_ITEMS_SQL,
             reads=(("marts", "fct_subscription_items"),),
             suite=lambda: zero_suite(
                 "marts.fct_mrr_monthly.items",
-                {"difference": "month MRR = MRR of items active on its first day"},
+                {
+                    "opening_difference": "opening MRR = MRR of items active on the first day",
+                    "closing_difference": "closing MRR = MRR of items active on the last day",
+                    "rows_of_other_convention": "mrr is one convention's MRR on every row",
+                },
             ),
-            index_columns=("month", "mrr", "subscription_items_mrr"),
+            index_columns=("month", "opening_mrr", "items_opening_mrr"),
         ),
         unique_key_rule("marts.fct_mrr_movements", ["month", "movement"]),
         Rule(
             asset=("marts", "fct_mrr_movements"),
             name="movements_reconcile_month_to_month",
             description=(
-                "A month starts with the MRR the previous month ended with; net new MRR = "
-                "ending - starting = the sum of the movements; each movement row matches "
-                "fct_mrr_monthly (SPEC 4.9)."
+                "A month starts with the MRR the previous month ended with; opening + the "
+                "six movements = closing, and at current rates opening + movements + "
+                "fx_impact = closing (SPEC 4.9, 4.13); net new MRR = the movements; each "
+                "movement row and the ending totals match fct_mrr_monthly."
             ),
             sql=MOVEMENTS_SQL,
             reads=(("marts", "fct_mrr_monthly"),),
@@ -1074,12 +1162,41 @@ def mart_rules() -> list[Rule]:
                 "marts.fct_mrr_movements.reconcile",
                 {
                     "starting_difference": "starting MRR = previous month's ending MRR",
-                    "net_new_difference": "net new MRR = ending - starting MRR",
-                    "movements_difference": "movements add up to net new MRR",
+                    "starting_fx_difference": "the same at current rates",
+                    "movements_difference": "previous ending MRR + movements = ending MRR",
+                    "fx_movements_difference": "at current rates: previous ending + "
+                    "movements + fx_impact = ending",
+                    "net_new_difference": "net new MRR = the sum of the movements",
+                    "ending_mismatch": "ending MRR = fct_mrr_monthly's total",
                     "monthly_mismatch": "movement rows match fct_mrr_monthly",
                 },
             ),
             index_columns=("month",),
+        ),
+        # fct_mrr_bridge_detail
+        unique_key_rule(
+            "marts.fct_mrr_bridge_detail", ["master_account_id", "month", "product_id"]
+        ),
+        Rule(
+            asset=("marts", "fct_mrr_bridge_detail"),
+            name="bridge_sums_to_mrr_change",
+            description=(
+                "Per customer and month the products' MRR changes add up exactly to "
+                "fct_mrr_monthly's mrr_change, each row's new_product + removed_product + "
+                "quantity + price = its mrr_change, and every row is a customer-month of "
+                "fct_mrr_monthly (SPEC 4.13)."
+            ),
+            sql=BRIDGE_SQL,
+            reads=(("marts", "fct_mrr_monthly"),),
+            suite=lambda: zero_suite(
+                "marts.fct_mrr_bridge_detail.reconcile",
+                {
+                    "change_difference": "products' changes add up to the customer's change",
+                    "parts_difference": "new + removed + quantity + price = the change",
+                    "rows_without_customer_month": "rows belong to a customer-month",
+                },
+            ),
+            index_columns=("master_account_id", "month"),
         ),
         # Error marts: rows in them are reported, they do not stop the publish.
         warning_rows_rule(

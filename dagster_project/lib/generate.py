@@ -744,10 +744,10 @@ def _deals(rng: np.random.Generator, acc: dict, calendar: _Calendar) -> dict[str
             )
 
         # Renewal opportunity, opened some weeks before the term ends.
-        has_renewal_deal = rng.random(size) >= 0.07
+        has_renewal_deal = rng.random(size) >= 0.03
         renewal_created = term_end - rng.integers(45, 121, size)
         renewal_close = np.maximum(term_end - rng.integers(0, 31, size), renewal_created + 7)
-        renewal_won = rng.random(size) < 0.8
+        renewal_won = rng.random(size) < 0.9
         renewal_term = np.where(rng.random(size) < 0.75, cycle_term[ids], term_choice(size))
         renewal_exists = has_renewal_deal & (renewal_created <= end)
         renewal_ids = emit(
@@ -940,6 +940,12 @@ def _line_items(
     quantity = np.where(model == "units", np.minimum(rng.geometric(0.6, n), 10), quantity)
     quantity = np.where(model == "hours", rng.integers(4, 41, n), quantity)
     quantity = np.where(model == "usage", rng.integers(50, 2001, n), quantity)
+    # A renewal of the same product keeps the term's quantity, as real renewals do: most
+    # renew flat, some expand, a few shrink (rather than a fresh random seat count).
+    change = np.array([1.0, 1.1, 1.25, 1.5, 0.8])[_pick(rng, n, [0.6, 0.15, 0.1, 0.05, 0.1])]
+    for _ in range(12):  # a renewal of a renewal carries the carried quantity, term by term
+        carried = np.maximum(1, np.round(quantity[np.maximum(previous_lead, 0)] * change))
+        quantity = np.where(renew_same, carried, quantity)
 
     # Unit price in the deal's currency: list price, sometimes negotiated, renewals uplifted.
     # Non-usage prices are even whole numbers so every discounted net price is exact to cents.

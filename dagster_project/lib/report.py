@@ -49,6 +49,19 @@ SCENARIOS = {  # scenario -> legend label, colour, line dash
     "commit": ("Commit", "#1b7f3b", "solid"),
     "best_case": ("Best case", "#3a86ff", "solid"),
     "weighted_pipeline": ("Weighted pipeline", "#8e44ad", "solid"),
+    "expected_renewals": ("Committed + expected renewals", "#e76f51", "solid"),
+}
+# The bridge detail's parts for customers that had MRR the month before and still have it.
+BRIDGE_PARTS = {  # column -> legend label, colour
+    "new_product": ("Cross-sell (new products)", "#1b7f3b"),
+    "quantity": ("Quantity", "#6cc08b"),
+    "price": ("Price", "#3a86ff"),
+    "removed_product": ("Products removed", "#d1495b"),
+}
+RETENTION_LINES = {  # fct_retention_ttm column -> legend label, colour, dash
+    "nrr": ("Net revenue retention (NRR)", "#1b7f3b", "solid"),
+    "grr": ("Gross revenue retention (GRR)", "#3a86ff", "solid"),
+    "logo_retention": ("Logo retention", "#6c757d", "dot"),
 }
 QUEUE_AGE_BUCKETS = (
     ("0–7 days", 0, 7),
@@ -496,6 +509,134 @@ def _draw_forecast(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | 
     return fig
 
 
+def _draw_opening_closing(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
+    rows = con.execute(
+        "select month, sum(opening_mrr)::double, sum(closing_mrr)::double "
+        "from marts.fct_mrr_monthly group by month order by month"
+    ).fetchall()
+    if not rows:
+        return None
+    months, opening, closing = (list(c) for c in zip(*rows, strict=True))
+    fig = go.Figure()
+    for name, series, color, dash in (
+        ("Opening MRR (month's first day)", opening, "#3a86ff", "solid"),
+        ("Closing MRR (month's last day)", closing, "#14213d", "dot"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=months,
+                y=series,
+                name=name,
+                mode="lines",
+                line={"color": color, "width": 2, "dash": dash},
+                hovertemplate=f"{name.split(' (')[0]} {ctx.hover_money()}<extra></extra>",
+            )
+        )
+    _base_layout(fig, ctx, y_title="MRR")
+    fig.update_xaxes(title_text="Month", tickformat="%b %Y")
+    return fig
+
+
+def _draw_bridge_detail(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
+    window = _last_months(ctx)
+    if window is None:
+        return None
+    # Existing customers only (MRR before and after): new customers and churn are the
+    # movements chart's; what is left is cross-sell, removals, quantity and price.
+    rows = con.execute(
+        "select b.month, sum(b.new_product)::double, sum(b.quantity)::double, "
+        "sum(b.price)::double, sum(b.removed_product)::double "
+        "from marts.fct_mrr_bridge_detail as b "
+        "join marts.fct_mrr_monthly as m using (master_account_id, month) "
+        "where m.previous_mrr > 0 and m.mrr > 0 and b.month between ? and ? "
+        "group by b.month order by b.month",
+        list(window),
+    ).fetchall()
+    if not rows:
+        return None
+    months = [r[0] for r in rows]
+    fig = go.Figure()
+    for index, (label, color) in enumerate(BRIDGE_PARTS.values(), start=1):
+        fig.add_trace(
+            go.Bar(
+                x=months,
+                y=[r[index] for r in rows],
+                name=label,
+                marker_color=color,
+                hovertemplate=f"{label} {ctx.hover_money()}<extra></extra>",
+            )
+        )
+    _base_layout(fig, ctx, y_title="MRR change")
+    fig.update_layout(barmode="relative")
+    fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#6c757d")
+    fig.update_xaxes(title_text="Month", dtick="M1", tickformat="%b %Y")
+    return fig
+
+
+def _draw_retention_ttm(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
+    rows = con.execute(
+        "select month, nrr::double, grr::double, logo_retention::double, cohort_customers "
+        "from marts.fct_retention_ttm order by month"
+    ).fetchall()
+    if not rows:
+        return None
+    months = [r[0] for r in rows]
+    fig = go.Figure()
+    for index, (label, color, dash) in enumerate(RETENTION_LINES.values(), start=1):
+        fig.add_trace(
+            go.Scatter(
+                x=months,
+                y=[r[index] for r in rows],
+                customdata=[r[4] for r in rows],
+                name=label,
+                mode="lines+markers",
+                line={"color": color, "width": 2, "dash": dash},
+                hovertemplate=f"{label} %{{y:.1%}} (cohort of %{{customdata}} customers)"
+                "<extra></extra>",
+            )
+        )
+    _base_layout(fig, ctx, y_title="Retention over 12 months", money=False)
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_xaxes(title_text="Month", tickformat="%b %Y")
+    return fig
+
+
+def _draw_cohorts(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
+    rows = con.execute(
+        "select cohort_month, months_since_start, revenue_retention::double, "
+        "logo_retention::double, cohort_customers "
+        "from marts.fct_cohort_retention order by cohort_month, months_since_start"
+    ).fetchall()
+    if not rows:
+        return None
+    cohorts = sorted({r[0] for r in rows})
+    ages = sorted({r[1] for r in rows})
+    cells = {(r[0], r[1]): r for r in rows}
+    z = [[cells[(c, a)][2] if (c, a) in cells else None for a in ages] for c in cohorts]
+    logos = [[cells[(c, a)][3] if (c, a) in cells else None for a in ages] for c in cohorts]
+    sizes = [next(r[4] for r in rows if r[0] == c) for c in cohorts]
+    fig = go.Figure(
+        go.Heatmap(
+            x=ages,
+            y=[f"{c:%b %Y} ({n})" for c, n in zip(cohorts, sizes, strict=True)],
+            z=z,
+            customdata=logos,
+            colorscale="Blues",
+            zmin=0,
+            zmax=max(1.0, max((v for row in z for v in row if v is not None), default=1.0)),
+            colorbar={"title": "MRR kept", "tickformat": ".0%"},
+            hovertemplate="Cohort %{y}, month %{x}: MRR %{z:.0%} of its start, "
+            "customers %{customdata:.0%}<extra></extra>",
+            name="Revenue retention",
+        )
+    )
+    _base_layout(fig, ctx, y_title="Cohort (first month with MRR, customers)", money=False)
+    fig.update_layout(height=max(460, 22 * len(cohorts) + 160), hovermode="closest")
+    fig.update_yaxes(autorange="reversed", rangemode="normal", type="category")
+    fig.update_xaxes(title_text="Months since the cohort's first month")
+    return fig
+
+
 def _label(code: str) -> str:
     """in_queue -> In queue: a mart's code value as a legend label."""
     return code.replace("_", " ").strip().capitalize()
@@ -641,6 +782,14 @@ CHARTS: tuple[Chart, ...] = (
         _draw_mrr_arr,
     ),
     Chart(
+        "Closing vs opening MRR",
+        "MRR of each month's first day (opening, the dbt MRR playbook's convention) and of "
+        "its last day (closing, ChartMogul's and most finance teams'): a mid-month start "
+        "counts in closing MRR of its month, in opening MRR from the next.",
+        {"fct_mrr_monthly": ("month", "opening_mrr", "closing_mrr")},
+        _draw_opening_closing,
+    ),
+    Chart(
         "MRR bridge, last 12 months",
         "From MRR twelve months ago to MRR today: what new customers, expansions and "
         "reactivations added, and what contractions and churn took away.",
@@ -663,9 +812,52 @@ CHARTS: tuple[Chart, ...] = (
         _draw_movements_by_month,
     ),
     Chart(
+        "Existing customers' MRR change: cross-sell, quantity and price",
+        "For customers with MRR in both months, each month's change split by product: "
+        "products added (cross-sell) or removed, quantity changes at the old unit MRR, "
+        "and price changes on the new quantity. They add up to those customers' change.",
+        {
+            "fct_mrr_bridge_detail": (
+                "master_account_id",
+                "month",
+                "new_product",
+                "removed_product",
+                "quantity",
+                "price",
+            ),
+            "fct_mrr_monthly": ("master_account_id", "month", "previous_mrr", "mrr"),
+        },
+        _draw_bridge_detail,
+    ),
+    Chart(
+        "Trailing-twelve-month NRR and GRR",
+        "Per month, the customers that had MRR twelve months before: their MRR now over "
+        "their MRR then (NRR), the same with each customer capped at its MRR then (GRR), "
+        "and the share of them still paying (SaaS Capital's definitions).",
+        {"fct_retention_ttm": ("month", "nrr", "grr", "logo_retention", "cohort_customers")},
+        _draw_retention_ttm,
+    ),
+    Chart(
+        "Cohort retention",
+        "Customers by the month they first had MRR: the share of the cohort's starting MRR "
+        "they have in each month since (hover for the share of customers still paying).",
+        {
+            "fct_cohort_retention": (
+                "cohort_month",
+                "months_since_start",
+                "revenue_retention",
+                "logo_retention",
+                "cohort_customers",
+            )
+        },
+        _draw_cohorts,
+    ),
+    Chart(
         "MRR forecast by scenario",
         "Actual MRR for the last 12 months, then 24 months ahead per scenario: committed MRR "
-        "from subscriptions (known ends included), plus open pipeline, minus renewals at risk.",
+        "from subscriptions (known ends included), plus open pipeline, minus renewals at risk; "
+        "expected renewals: committed MRR plus renewals without an opportunity at the "
+        "trailing-twelve-month gross renewal rate.",
         {
             "fct_mrr_forecast_monthly": (
                 "month",

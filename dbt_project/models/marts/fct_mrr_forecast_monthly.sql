@@ -1,7 +1,9 @@
 -- Finance's MRR forecast (SPEC 4.11): for each month from as-of - 12 to as-of + 24 months
 -- and each scenario, committed MRR (subscription items, known ends included) + pipeline MRR
 -- (open opportunities from their close month for their term) - MRR at risk (still counted
--- as committed after the end of a renewal that has no renewal opportunity).
+-- as committed after the end of a renewal that has no renewal opportunity). The scenario
+-- expected_renewals (SPEC 4.13) has no pipeline: in its place, every renewal due without a
+-- renewal opportunity comes back at the trailing-twelve-month gross renewal rate.
 {%- set months_back = integer_var('mrr_forecast_months_back') %}
 {%- set months_ahead = integer_var('mrr_forecast_months_ahead') %}
 with subscription_items as (
@@ -18,6 +20,10 @@ line_items as (
 
 renewals as (
     select * from {{ ref('int_renewals_matched') }}
+),
+
+renewal_rates as (
+    select * from {{ ref('int_renewal_rates') }}
 ),
 
 as_of as (
@@ -45,6 +51,8 @@ scenarios as (
     select 'best_case' as scenario
     union all
     select 'weighted_pipeline' as scenario
+    union all
+    select 'expected_renewals' as scenario
 ),
 
 -- Committed: items active on the month's first day (SPEC 4.9's convention).
@@ -92,7 +100,7 @@ scenario_lines as (
         end as weighted_mrr
     from open_lines as l
     cross join scenarios as s
-    where s.scenario <> 'committed'
+    where s.scenario not in ('committed', 'expected_renewals')
 ),
 
 pipeline as (
@@ -152,6 +160,55 @@ at_risk as (
     group by month
 ),
 
+-- Expected renewals: the items of each renewal due without a renewal opportunity (as at
+-- risk: a contract's customer items active on its end date, a subscription's own), from
+-- the month after the earliest such end on, at the renewal rate of the item's product
+-- family (the overall rate '*' for a family with fewer than 10 renewals or none).
+due_renewal_items as (
+    select
+        i.subscription_item_id,
+        i.source_line_item_id,
+        i.mrr,
+        min(r.end_date) as renewal_end_date
+    from renewals as r
+    inner join subscription_items as i
+        on
+            r.master_account_id = i.master_account_id
+            and (r.source_type = 'contract' or r.source_id = i.subscription_id)
+            and r.end_date >= i.start_date
+            and (i.end_date is null or r.end_date <= i.end_date)
+    where r.renewal_status = 'no renewal opportunity'
+    group by i.subscription_item_id, i.source_line_item_id, i.mrr
+),
+
+expected_items as (
+    select
+        d.subscription_item_id,
+        d.renewal_end_date,
+        d.mrr * coalesce(f.renewal_rate, o.renewal_rate, 0) as expected_mrr
+    from due_renewal_items as d
+    left join line_items as li on d.source_line_item_id = li.line_item_id
+    left join renewal_rates as f on li.product_family = f.product_family
+    left join renewal_rates as o on o.product_family = '*'
+),
+
+expected_renewals as (
+    select
+        m.month,
+        'expected_renewals' as scenario,
+        sum(e.expected_mrr) as pipeline_mrr
+    from months as m
+    inner join expected_items as e on m.month > e.renewal_end_date
+    where m.month >= m.as_of_month
+    group by m.month
+),
+
+scenario_pipeline as (
+    select * from pipeline
+    union all
+    select * from expected_renewals
+),
+
 combined as (
     select
         m.month,
@@ -163,7 +220,7 @@ combined as (
     from months as m
     cross join scenarios as s
     left join committed as c on m.month = c.month
-    left join pipeline as p on m.month = p.month and s.scenario = p.scenario
+    left join scenario_pipeline as p on m.month = p.month and s.scenario = p.scenario
     left join at_risk as r on m.month = r.month
 ),
 
