@@ -6,62 +6,8 @@ with versions as (
     select * from {{ ref('int_opportunity_versions_valued') }}
 ),
 
-snapshots as (
-    select snapshot_date
-    from {{ source('crm', 'snapshots') }}
-    where snapshot_date <= {{ as_of_date() }}
-),
-
-snapshot_pairs as (
-    select
-        'snapshot' as grain,
-        snapshot_date as from_snapshot_date,
-        lead(snapshot_date) over (order by snapshot_date) as to_snapshot_date,
-        true as is_complete_period
-    from snapshots
-),
-
--- Weeks (ISO, from Monday) and months that have a snapshot: S0 = their first snapshot.
-periods as (
-    select
-        'week' as grain,
-        cast(date_trunc('week', snapshot_date) as date) as period_start,
-        min(snapshot_date) as first_snapshot_date
-    from snapshots
-    group by 1, 2
-    union all
-    select
-        'month' as grain,
-        cast(date_trunc('month', snapshot_date) as date) as period_start,
-        min(snapshot_date) as first_snapshot_date
-    from snapshots
-    group by 1, 2
-),
-
-latest_snapshot as (
-    select max(snapshot_date) as snapshot_date from snapshots
-),
-
--- S1 = the first snapshot of the next period with one; the latest period runs to the
--- latest snapshot (period to date) and is flagged as not complete.
-period_pairs as (
-    select
-        periods.grain,
-        periods.first_snapshot_date as from_snapshot_date,
-        coalesce(lead(periods.first_snapshot_date) over by_grain, latest.snapshot_date)
-            as to_snapshot_date,
-        lead(periods.first_snapshot_date) over by_grain is not null as is_complete_period
-    from periods
-    cross join latest_snapshot as latest
-    window by_grain as (partition by grain order by period_start)
-),
-
 pairs as (
-    select * from snapshot_pairs
-    where to_snapshot_date is not null
-    union all
-    select * from period_pairs
-    where to_snapshot_date > from_snapshot_date
+    select * from {{ ref('int_pipeline_waterfall_pairs') }}
 ),
 
 -- Opportunities whose version at S0 is not their version at S1: one started or ended
@@ -375,15 +321,6 @@ all_movements as (
     from changed_movements
 ),
 
-periods_flagged as (
-    select
-        grain,
-        from_snapshot_date,
-        to_snapshot_date,
-        is_complete_period
-    from pairs
-),
-
 final as (
     select
         m.grain,
@@ -411,7 +348,7 @@ final as (
         cast(sum(m.mrr) as decimal(18, 2)) as mrr,
         any_value(f.is_complete_period) as is_complete_period
     from all_movements as m
-    inner join periods_flagged as f
+    inner join pairs as f
         on
             m.grain = f.grain
             and m.from_snapshot_date = f.from_snapshot_date
