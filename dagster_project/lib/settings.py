@@ -130,6 +130,7 @@ DECLARED = {
         Setting("renewal_stage_name", "text", max_length=255),
         Setting("mrr_forecast_months_back", "integer", minimum=0, maximum=120),
         Setting("mrr_forecast_months_ahead", "integer", minimum=0, maximum=120),
+        Setting("mrr_convention", "choice", choices=("opening", "closing")),
         Setting("export_encoding", "choice", choices=tuple(ENCODINGS)),
         # A zone name; ingest checks DuckDB knows it before it reads a file.
         Setting("org_time_zone", "text", max_length=64),
