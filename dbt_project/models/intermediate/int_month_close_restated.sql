@@ -161,7 +161,7 @@ totals as (
         m.month,
         x.metric,
         'month_total' as record_type,
-        '' as record_id,
+        'all' as record_id,
         coalesce(sum(coalesce(r.value, 0)), 0) as value,
         null as record_note
     from closed_months as m
