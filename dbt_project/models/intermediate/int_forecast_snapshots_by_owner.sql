@@ -112,6 +112,8 @@ running as (
         close_month,
         owner_key,
         change_date,
+        -- The running sums hold from this change to the next one of the same key.
+        coalesce(lead(change_date) over by_date, date '9999-12-31') as next_change_date,
         sum(won_amount) over by_key as won_amount,
         sum(won_mrr) over by_key as won_mrr,
         sum(commit_amount) over by_key as commit_amount,
@@ -123,10 +125,12 @@ running as (
         sum(weighted_amount) over by_key as weighted_amount,
         sum(weighted_mrr) over by_key as weighted_mrr
     from daily_deltas
-    window by_key as (
-        partition by close_month, owner_key order by change_date
-        rows between unbounded preceding and current row
-    )
+    window
+        by_date as (partition by close_month, owner_key order by change_date),
+        by_key as (
+            partition by close_month, owner_key order by change_date
+            rows between unbounded preceding and current row
+        )
 ),
 
 -- The actual of a close month: won with CloseDate in it, in the as-of snapshot.
@@ -145,49 +149,29 @@ actuals as (
     group by all
 ),
 
-forecast_keys as (
-    select distinct
-        close_month,
-        owner_key
-    from daily_deltas
-    union
-    select
-        close_month,
-        owner_key
-    from actuals
-),
-
-spine as (
-    select
-        s.snapshot_date,
-        k.close_month,
-        k.owner_key
-    from snapshots as s
-    inner join forecast_keys as k
-        on k.close_month >= cast(date_trunc('month', s.snapshot_date) as date)
-),
-
+-- Each snapshot in the stretch of every (close month, owner) that has versions by then, for
+-- close months from the snapshot's month on: a range join, never snapshots x every key.
 read_at_snapshot as (
     select
-        sp.snapshot_date,
-        sp.close_month,
-        sp.owner_key,
-        coalesce(r.won_amount, 0) as won_amount,
-        coalesce(r.won_mrr, 0) as won_mrr,
-        coalesce(r.commit_amount, 0) as commit_amount,
-        coalesce(r.commit_mrr, 0) as commit_mrr,
-        coalesce(r.best_case_amount, 0) as best_case_amount,
-        coalesce(r.best_case_mrr, 0) as best_case_mrr,
-        coalesce(r.pipeline_amount, 0) as pipeline_amount,
-        coalesce(r.pipeline_mrr, 0) as pipeline_mrr,
-        coalesce(r.weighted_amount, 0) as weighted_amount,
-        coalesce(r.weighted_mrr, 0) as weighted_mrr
-    from spine as sp
-    asof left join running as r
+        s.snapshot_date,
+        r.close_month,
+        r.owner_key,
+        r.won_amount,
+        r.won_mrr,
+        r.commit_amount,
+        r.commit_mrr,
+        r.best_case_amount,
+        r.best_case_mrr,
+        r.pipeline_amount,
+        r.pipeline_mrr,
+        r.weighted_amount,
+        r.weighted_mrr
+    from snapshots as s
+    inner join running as r
         on
-            sp.close_month = r.close_month
-            and sp.owner_key = r.owner_key
-            and sp.snapshot_date >= r.change_date
+            s.snapshot_date >= r.change_date
+            and s.snapshot_date < r.next_change_date
+            and r.close_month >= cast(date_trunc('month', s.snapshot_date) as date)
 ),
 
 methods as (

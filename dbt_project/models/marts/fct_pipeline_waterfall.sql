@@ -201,49 +201,39 @@ running_pipeline as (
         forecast_category,
         owner_key,
         change_date,
+        -- The running sums hold from this change to the next one of the same key.
+        coalesce(lead(change_date) over by_date, date '9999-12-31') as next_change_date,
         sum(amount) over by_key as amount,
         sum(mrr) over by_key as mrr,
         sum(opportunity_count) over by_key as opportunity_count
     from daily_deltas
-    window by_key as (
-        partition by close_month, forecast_category, owner_key order by change_date
-        rows between unbounded preceding and current row
-    )
+    window
+        by_date as (partition by close_month, forecast_category, owner_key order by change_date),
+        by_key as (
+            partition by close_month, forecast_category, owner_key order by change_date
+            rows between unbounded preceding and current row
+        )
 ),
 
-pipeline_keys as (
-    select distinct
-        close_month,
-        forecast_category,
-        owner_key
-    from open_deltas
-),
-
+-- Each pair's S0 in the stretch of every key that has pipeline then: a range join whose
+-- result is only the (pair, key) rows with opportunities, never pairs x every key.
 pipeline_at_from as (
     select
-        k.grain,
-        k.from_snapshot_date,
-        k.to_snapshot_date,
-        k.close_month,
-        k.forecast_category,
-        k.owner_key,
+        p.grain,
+        p.from_snapshot_date,
+        p.to_snapshot_date,
+        r.close_month,
+        r.forecast_category,
+        r.owner_key,
         r.amount,
         r.mrr,
         r.opportunity_count
-    from (
-        select
-            p.grain,
-            p.from_snapshot_date,
-            p.to_snapshot_date,
-            pk.*
-        from pairs as p cross join pipeline_keys as pk
-    ) as k
-    asof inner join running_pipeline as r
+    from pairs as p
+    inner join running_pipeline as r
         on
-            k.close_month = r.close_month
-            and k.forecast_category = r.forecast_category
-            and k.owner_key = r.owner_key
-            and k.from_snapshot_date >= r.change_date
+            p.from_snapshot_date >= r.change_date
+            and p.from_snapshot_date < r.next_change_date
+    where r.opportunity_count != 0
 ),
 
 changed_at_from as (
@@ -282,7 +272,7 @@ unchanged as (
             and p.to_snapshot_date = c.to_snapshot_date
             and p.close_month = c.close_month
             and p.forecast_category = c.forecast_category
-            and p.owner_key = c.owner_key
+            and p.owner_key is not distinct from c.owner_key
 ),
 
 opening_and_closing as (
