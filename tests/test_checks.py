@@ -585,6 +585,38 @@ def test_waterfall_off_by_a_cent_or_not_chained_fails(con):
     assert not outcome.success and "identity=closing = next opening" in outcome.summary
 
 
+# --- fct_month_close and fct_restatements ----------------------------------------------------
+
+MONTH_CLOSE_COLUMNS = "month date, metric varchar, difference decimal(18,2)"
+RESTATEMENT_COLUMNS = "month date, metric varchar, record_id varchar, difference decimal(18,2)"
+OCT = date(2026, 10, 1)
+
+
+def test_restatements_explain_the_month_close(con):
+    make_table(
+        con,
+        "marts.fct_month_close",
+        MONTH_CLOSE_COLUMNS,
+        [(OCT, "won_bookings_amount", -750), (OCT, "opening_mrr", 0)],
+    )
+    records = [(OCT, "won_bookings_amount", "gone", -1000), (OCT, "won_bookings_amount", "up", 250)]
+    make_table(con, "marts.fct_restatements", RESTATEMENT_COLUMNS, records)
+    outcome = check(con, "marts.fct_restatements", "restatements_explain_month_close")
+    assert outcome.success, outcome.summary
+    # A record that explains nothing the month close shows (a cent off, or a stray month).
+    records[1] = (OCT, "won_bookings_amount", "up", 250.01)
+    records.append((date(2026, 9, 1), "won_bookings_mrr", "x", 5))
+    make_table(con, "marts.fct_restatements", RESTATEMENT_COLUMNS, records)
+    outcome = check(con, "marts.fct_restatements", "restatements_explain_month_close")
+    assert not outcome.success
+    assert (
+        "restatements add up to the month close's difference: 2 of 3 rows fail" in outcome.summary
+    )
+    assert (
+        "every restatement belongs to a closed month's figure: 1 of 3 rows fail" in outcome.summary
+    )
+
+
 # --- the rule set ----------------------------------------------------------------------------
 
 BLOCKING = {
@@ -604,6 +636,7 @@ BLOCKING = {
                               "previous_mrr_is_last_months_mrr", "mrr_matches_subscription_items"},
     "marts.fct_mrr_movements": {"unique_key", "movements_reconcile_month_to_month"},
     "marts.fct_pipeline_waterfall": {"waterfall_reconciles"},
+    "marts.fct_restatements": {"restatements_explain_month_close"},
 }  # fmt: skip
 WARNINGS = {
     "marts.fct_opportunities": {"fx_rates_found"},

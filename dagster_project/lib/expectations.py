@@ -927,6 +927,32 @@ order by abs(amount_difference) + abs(mrr_difference) desc, grain, from_snapshot
 limit {limit}
 """
 
+RESTATEMENTS_SQL = """
+with explained as (
+    select month, metric, sum(difference) as difference, count(*) as records
+    from marts.fct_restatements
+    group by month, metric
+),
+
+compared as (
+    select
+        coalesce(c.month, e.month) as month,
+        coalesce(c.metric, e.metric) as metric,
+        cast(c.difference as double) as month_close_difference,
+        cast(coalesce(e.difference, 0) as double) as restated_records_difference,
+        cast(coalesce(c.difference, 0) - coalesce(e.difference, 0) as double) as unexplained,
+        -- a restatement of a month or figure that fct_month_close does not have
+        cast(case when c.month is null then 1 else 0 end as double) as orphan_records
+    from marts.fct_month_close as c
+    full outer join explained as e on c.month = e.month and c.metric = e.metric
+)
+
+select *
+from compared
+order by abs(unexplained) + orphan_records desc, month, metric
+limit {limit}
+"""
+
 
 def mart_rules() -> list[Rule]:
     """Checks of the finance-facing marts; blocking ones stop the publish."""
@@ -1186,6 +1212,26 @@ def mart_rules() -> list[Rule]:
                 "forecast_category",
                 "owner_id",
             ),
+        ),
+        # fct_month_close and fct_restatements
+        Rule(
+            asset=("marts", "fct_restatements"),
+            name="restatements_explain_month_close",
+            description=(
+                "Per closed month and figure, the restated records' differences add up to "
+                "fct_month_close's restated - reported to the cent, and no record belongs "
+                "to a month or figure fct_month_close lacks (SPEC 4.12)."
+            ),
+            sql=RESTATEMENTS_SQL,
+            reads=(("marts", "fct_month_close"),),
+            suite=lambda: zero_suite(
+                "marts.fct_restatements.explain",
+                {
+                    "unexplained": "restatements add up to the month close's difference",
+                    "orphan_records": "every restatement belongs to a closed month's figure",
+                },
+            ),
+            index_columns=("month", "metric", "month_close_difference"),
         ),
         # Error marts: rows in them are reported, they do not stop the publish.
         warning_rows_rule(
