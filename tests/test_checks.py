@@ -616,6 +616,83 @@ def test_forecast_double_counting_a_split_fails(con):
     assert "weighted MRR never above MRR" in outcome.summary
 
 
+# --- fct_pipeline_waterfall ------------------------------------------------------------------
+
+WATERFALL_COLUMNS = (
+    "grain varchar, from_snapshot_date date, to_snapshot_date date, close_month date, "
+    "forecast_category varchar, owner_id varchar, movement varchar, amount decimal(18,2), "
+    "mrr decimal(18,2)"
+)
+D1, D2, D3, NOV = date(2026, 11, 13), date(2026, 11, 14), date(2026, 11, 15), date(2026, 11, 1)
+
+
+def waterfall_rows(second_opening: float = 150) -> list[tuple]:
+    """Two consecutive snapshot pairs of one close month: 100 + 80 created - 30 won = 150,
+    then 150 - 20 deleted = 130; the week from D1 to D3 opens at 100 too."""
+    pair = ("snapshot", D1, D2, NOV, "Commit", "u1")
+    nxt = ("snapshot", D2, D3, NOV, "Commit", "u1")
+    week = ("week", D1, D3, NOV, "Commit", "u1")
+    return [
+        (*pair, "opening", 100, 10), (*pair, "created", 80, 8), (*pair, "won", -30, -3),
+        (*pair, "closing", 150, 15),
+        (*nxt, "opening", second_opening, 15), (*nxt, "deleted", -20, -2),
+        (*nxt, "closing", second_opening - 20, 13),
+        (*week, "opening", 100, 10), (*week, "created", 80, 8), (*week, "won", -30, -3),
+        (*week, "deleted", -20, -2), (*week, "closing", 130, 13),
+    ]  # fmt: skip
+
+
+def test_waterfall_reconciles_to_the_cent(con):
+    make_table(con, "marts.fct_pipeline_waterfall", WATERFALL_COLUMNS, waterfall_rows())
+    outcome = check(con, "marts.fct_pipeline_waterfall", "waterfall_reconciles")
+    assert outcome.success, outcome.summary
+
+
+def test_waterfall_off_by_a_cent_or_not_chained_fails(con):
+    rows = waterfall_rows()
+    rows[3] = (*rows[3][:7], 150.01, 15)  # closing a cent above opening + movements
+    make_table(con, "marts.fct_pipeline_waterfall", WATERFALL_COLUMNS, rows)
+    outcome = check(con, "marts.fct_pipeline_waterfall", "waterfall_reconciles")
+    assert not outcome.success
+    assert "amount: opening + movements = closing, pairs chain: 2 of" in outcome.summary
+    # Each pair adds up on its own, but the second opens at 140 where the first closed at 150.
+    make_table(con, "marts.fct_pipeline_waterfall", WATERFALL_COLUMNS, waterfall_rows(140))
+    outcome = check(con, "marts.fct_pipeline_waterfall", "waterfall_reconciles")
+    assert not outcome.success and "identity=closing = next opening" in outcome.summary
+
+
+# --- fct_month_close and fct_restatements ----------------------------------------------------
+
+MONTH_CLOSE_COLUMNS = "month date, metric varchar, difference decimal(18,2)"
+RESTATEMENT_COLUMNS = "month date, metric varchar, record_id varchar, difference decimal(18,2)"
+OCT = date(2026, 10, 1)
+
+
+def test_restatements_explain_the_month_close(con):
+    make_table(
+        con,
+        "marts.fct_month_close",
+        MONTH_CLOSE_COLUMNS,
+        [(OCT, "won_bookings_amount", -750), (OCT, "opening_mrr", 0)],
+    )
+    records = [(OCT, "won_bookings_amount", "gone", -1000), (OCT, "won_bookings_amount", "up", 250)]
+    make_table(con, "marts.fct_restatements", RESTATEMENT_COLUMNS, records)
+    outcome = check(con, "marts.fct_restatements", "restatements_explain_month_close")
+    assert outcome.success, outcome.summary
+    # A record that explains nothing the month close shows (a cent off, or a stray month).
+    records[1] = (OCT, "won_bookings_amount", "up", 250.01)
+    records.append((date(2026, 9, 1), "won_bookings_mrr", "x", 5))
+    make_table(con, "marts.fct_restatements", RESTATEMENT_COLUMNS, records)
+    outcome = check(con, "marts.fct_restatements", "restatements_explain_month_close")
+    assert not outcome.success
+    assert (
+        "restatements add up to the month close's difference: 2 of 3 rows fail" in outcome.summary
+    )
+    assert (
+        "every restatement belongs to a closed month's figure: 1 of 3 rows fail" in outcome.summary
+    )
+
+
 # --- the rule set ----------------------------------------------------------------------------
 
 BLOCKING = {
@@ -635,6 +712,8 @@ BLOCKING = {
                               "previous_mrr_is_last_months_mrr", "mrr_matches_subscription_items"},
     "marts.fct_mrr_movements": {"unique_key", "movements_reconcile_month_to_month"},
     "marts.fct_mrr_bridge_detail": {"unique_key", "bridge_sums_to_mrr_change"},
+    "marts.fct_pipeline_waterfall": {"waterfall_reconciles"},
+    "marts.fct_restatements": {"restatements_explain_month_close"},
 }  # fmt: skip
 WARNINGS = {
     "marts.fct_opportunities": {"fx_rates_found"},

@@ -546,9 +546,32 @@ def test_snapshots_evolve_like_a_crm(sample: Path) -> None:
         orders.filter(pl.col("Status") == "Draft", pl.col("Status_later") == "Activated").height
         >= 1
     )
-    # Closed deals stay closed; nothing reopens.
+    # Deals closed in the first snapshot stay closed (a reopened one was lost in the window).
     reopened = both.filter(pl.col("IsClosed") == "true", pl.col("IsClosed_later") == "false")
     assert reopened.height == 0
+
+
+def test_pipeline_moves_day_to_day(sample: Path) -> None:
+    """Between consecutive snapshots deals are pulled in (an earlier close date, still open),
+    lost before their close date (CloseDate = that day) and reopened (SPEC 4.12)."""
+    folders = snapshot_folders(sample)
+    pulled_in, lost_early, reopened = set(), set(), set()
+    for before, after in zip(folders, folders[1:], strict=False):
+        pair = read(before, "Opportunity").join(read(after, "Opportunity"), on="Id", suffix="_1")
+        open_both = pair.filter(pl.col("IsClosed") == "false", pl.col("IsClosed_1") == "false")
+        pulled_in |= set(open_both.filter(pl.col("CloseDate_1") < pl.col("CloseDate"))["Id"])
+        lost = pair.filter(
+            pl.col("IsClosed") == "false",
+            pl.col("StageName_1") == "Closed Lost",
+            pl.col("CloseDate") > after.name,
+        )
+        assert (lost["CloseDate_1"] == after.name).all()
+        lost_early |= set(lost["Id"])
+        back = pair.filter(pl.col("StageName") == "Closed Lost", pl.col("IsClosed_1") == "false")
+        reopened |= set(back["Id"])
+        assert (pair.filter(pl.col("IsWon") == "true")["IsWon_1"] == "true").all()
+    assert len(pulled_in) >= 2 and len(lost_early) >= 3 and len(reopened) >= 1
+    assert reopened <= lost_early
 
 
 def test_output_fits_the_declared_crm_schema(sample: Path) -> None:

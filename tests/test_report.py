@@ -261,6 +261,20 @@ def planned_warehouse(path: Path, *, with_planned_marts: bool) -> Path:
             from range(20) t(i)
             """
         )
+        # Close months November 2026 and January 2027: 100 + 30 created - 20 won = 110.
+        con.execute(
+            """
+            create table marts.fct_pipeline_waterfall as
+            select 'month' as grain, date '2026-11-02' as from_snapshot_date,
+                   date '2026-11-16' as to_snapshot_date, cm::date as close_month,
+                   'Commit' as forecast_category, 'U1' as owner_id, mv as movement,
+                   1 as opportunity_count, amount::decimal(18, 2) as amount,
+                   (amount / 10)::decimal(18, 2) as mrr
+            from unnest([date '2026-11-01', date '2027-01-01']) c(cm),
+                 (values ('opening', 100), ('created', 30), ('won', -20), ('closing', 110))
+                     m(mv, amount)
+            """
+        )
     con.close()
     return path
 
@@ -379,3 +393,68 @@ def test_a_chart_that_cannot_be_drawn_is_a_warning_not_a_failure(tmp_path, monke
     ]
     page = ReportPage((tmp_path / "report.html").read_text(encoding="utf-8"))
     assert "could not be drawn" in page.sections[broken.title]["text"]
+
+
+def test_pipeline_waterfall_chart_of_this_quarter_and_next(tmp_path):
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=True)
+    write_report(warehouse, tmp_path / "report.html")
+    page = ReportPage((tmp_path / "report.html").read_text(encoding="utf-8"))
+    (traces,) = figures(page.sections["Pipeline waterfall, this quarter and next"]["scripts"])
+    assert [t["name"] for t in traces] == ["Close 2026-Q4", "Close 2027-Q1"]
+    for trace in traces:
+        y = values(trace["y"])
+        assert y[0] == 100 and y[-1] == 110 and sum(y[1:-1]) == 10
+        assert values(trace["x"])[1][0] == "Opening" and values(trace["x"])[1][-1] == "Closing"
+
+
+def table_text(text: str, title: str) -> str:
+    start = text.index(f'data-table="{title}"')
+    return text[start : text.index("</section>", start)]
+
+
+def test_demo_report_tables_show_the_month_close(demo_db, demo_report):
+    _, text = demo_report
+    month_close = table_text(text, "Month close: reported vs restated")
+    reported = demo_db.execute(
+        "select reported_value from marts.fct_month_close "
+        "where month = date '2026-10-01' and metric = 'won_bookings_amount'"
+    ).fetchone()[0]
+    assert "Oct 2026" in month_close and f"${reported:,.0f}" in month_close
+    # The demo's own build froze every closed month: nothing is restated, and none of the
+    # months its snapshots forecast has ended.
+    assert "no closed month has been restated" in table_text(text, "Restatements")
+    assert "no close month of the snapshots has ended yet" in table_text(
+        text, "Forecast accuracy by lead time"
+    )
+
+
+def test_a_table_that_cannot_be_filled_is_a_warning(tmp_path, monkeypatch):
+    warehouse = planned_warehouse(tmp_path / "w.duckdb", with_planned_marts=True)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table marts.fct_forecast_accuracy as select 3 as days_before_month_end, "
+            "'commit' as method, 12.5 as abs_pct_error, true as is_month_closed"
+        )
+
+    def rows(con, ctx):
+        raise ValueError("bad value")
+
+    broken = dataclasses.replace(report.TABLES[1], rows=rows)
+    monkeypatch.setattr(report, "TABLES", [report.TABLES[0], broken])
+    warnings: list[str] = []
+    write_report(warehouse, tmp_path / "report.html", warnings=warnings)
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert warnings == []  # a mart the warehouse does not have is a note, not a warning
+    assert "Not available in this warehouse: it has no table marts.fct_month_close" in text
+    accuracy = table_text(text, "Forecast accuracy by lead time")
+    assert "<td>0-6 days</td><td>12.5%</td><td>n/a</td>" in accuracy
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table marts.fct_month_close as select date '2026-10-01' as month, "
+            "'opening_mrr' as metric, 1 as metric_order, 1.0 as reported_value, "
+            "1.0 as restated_value, 0.0 as difference, date '2026-11-05' as frozen_at_as_of"
+        )
+    write_report(warehouse, tmp_path / "report.html", warnings=warnings)
+    assert warnings == [
+        f"finance report: table {broken.title!r} it could not be filled (ValueError: bad value)"
+    ]

@@ -931,6 +931,126 @@ order by greatest(mrr_difference, tcv_difference) - rounding_tolerance
 limit {limit}
 """
 
+WATERFALL_SQL = """
+with waterfall as (
+    select * from marts.fct_pipeline_waterfall
+),
+
+-- opening + every movement = closing, per row group of the waterfall (SPEC 4.12).
+groups as (
+    select
+        grain,
+        from_snapshot_date,
+        to_snapshot_date,
+        close_month,
+        forecast_category,
+        owner_id,
+        'opening + movements = closing' as identity,
+        cast(sum(case when movement = 'closing' then -amount else amount end) as double)
+            as amount_difference,
+        cast(sum(case when movement = 'closing' then -mrr else mrr end) as double)
+            as mrr_difference
+    from waterfall
+    group by all
+),
+
+per_month as (
+    select
+        grain,
+        from_snapshot_date,
+        to_snapshot_date,
+        close_month,
+        sum(case when movement = 'opening' then amount else 0 end) as opening_amount,
+        sum(case when movement = 'opening' then mrr else 0 end) as opening_mrr,
+        sum(case when movement = 'closing' then amount else 0 end) as closing_amount,
+        sum(case when movement = 'closing' then mrr else 0 end) as closing_mrr
+    from waterfall
+    group by all
+),
+
+-- Consecutive snapshots chain: a pair closes where the next one opens; and a week's or a
+-- month's opening is the opening of the snapshot pair starting at its first snapshot.
+snapshot_months as (
+    select * from per_month where grain = 'snapshot'
+),
+
+chained as (
+    select
+        'snapshot' as grain,
+        c.from_snapshot_date,
+        c.to_snapshot_date,
+        c.close_month,
+        null as forecast_category,
+        null as owner_id,
+        'closing = next opening' as identity,
+        cast(coalesce(c.closing_amount, 0) - coalesce(n.opening_amount, 0) as double)
+            as amount_difference,
+        cast(coalesce(c.closing_mrr, 0) - coalesce(n.opening_mrr, 0) as double)
+            as mrr_difference
+    from snapshot_months as c
+    inner join (select distinct from_snapshot_date from snapshot_months) as s
+        on c.to_snapshot_date = s.from_snapshot_date
+    left join snapshot_months as n
+        on c.to_snapshot_date = n.from_snapshot_date and c.close_month = n.close_month
+),
+
+periods as (
+    select
+        p.grain,
+        p.from_snapshot_date,
+        p.to_snapshot_date,
+        p.close_month,
+        null as forecast_category,
+        null as owner_id,
+        'period opening = snapshot opening' as identity,
+        cast(p.opening_amount - coalesce(s.opening_amount, 0) as double) as amount_difference,
+        cast(p.opening_mrr - coalesce(s.opening_mrr, 0) as double) as mrr_difference
+    from per_month as p
+    left join snapshot_months as s
+        on p.from_snapshot_date = s.from_snapshot_date and p.close_month = s.close_month
+    where p.grain != 'snapshot'
+),
+
+compared as (
+    select * from groups
+    union all
+    select * from chained
+    union all
+    select * from periods
+)
+
+select *
+from compared
+order by abs(amount_difference) + abs(mrr_difference) desc, grain, from_snapshot_date, close_month
+limit {limit}
+"""
+
+RESTATEMENTS_SQL = """
+with explained as (
+    select month, metric, sum(difference) as difference, count(*) as records
+    from marts.fct_restatements
+    group by month, metric
+),
+
+compared as (
+    select
+        coalesce(c.month, e.month) as month,
+        coalesce(c.metric, e.metric) as metric,
+        cast(c.difference as double) as month_close_difference,
+        cast(coalesce(e.difference, 0) as double) as restated_records_difference,
+        cast(coalesce(c.difference, 0) - coalesce(e.difference, 0) as double) as unexplained,
+        -- a restatement of a month or figure that fct_month_close does not have
+        cast(case when c.month is null then 1 else 0 end as double) as orphan_records
+    from marts.fct_month_close as c
+    full outer join explained as e on c.month = e.month and c.metric = e.metric
+)
+
+select *
+from compared
+order by abs(unexplained) + orphan_records desc, month, metric
+limit {limit}
+"""
+
 
 def mart_rules() -> list[Rule]:
     """Checks of the finance-facing marts; blocking ones stop the publish."""
@@ -1197,6 +1317,54 @@ def mart_rules() -> list[Rule]:
                 },
             ),
             index_columns=("master_account_id", "month"),
+        ),
+        # fct_pipeline_waterfall
+        Rule(
+            asset=("marts", "fct_pipeline_waterfall"),
+            name="waterfall_reconciles",
+            description=(
+                "Per close month, category and owner, opening + every movement = closing to "
+                "the cent, in amount and MRR; consecutive snapshot pairs chain (a pair closes "
+                "where the next one opens) and a week's or month's opening is the opening of "
+                "its first snapshot (SPEC 4.12)."
+            ),
+            sql=WATERFALL_SQL,
+            suite=lambda: zero_suite(
+                "marts.fct_pipeline_waterfall.reconcile",
+                {
+                    "amount_difference": "amount: opening + movements = closing, pairs chain",
+                    "mrr_difference": "MRR: opening + movements = closing, pairs chain",
+                },
+            ),
+            index_columns=(
+                "identity",
+                "grain",
+                "from_snapshot_date",
+                "to_snapshot_date",
+                "close_month",
+                "forecast_category",
+                "owner_id",
+            ),
+        ),
+        # fct_month_close and fct_restatements
+        Rule(
+            asset=("marts", "fct_restatements"),
+            name="restatements_explain_month_close",
+            description=(
+                "Per closed month and figure, the restated records' differences add up to "
+                "fct_month_close's restated - reported to the cent, and no record belongs "
+                "to a month or figure fct_month_close lacks (SPEC 4.12)."
+            ),
+            sql=RESTATEMENTS_SQL,
+            reads=(("marts", "fct_month_close"),),
+            suite=lambda: zero_suite(
+                "marts.fct_restatements.explain",
+                {
+                    "unexplained": "restatements add up to the month close's difference",
+                    "orphan_records": "every restatement belongs to a closed month's figure",
+                },
+            ),
+            index_columns=("month", "metric", "month_close_difference"),
         ),
         # Error marts: rows in them are reported, they do not stop the publish.
         warning_rows_rule(

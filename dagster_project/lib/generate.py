@@ -840,6 +840,12 @@ def _opportunities(
         candidates = np.flatnonzero(open_at_end & first_seen & (slip_day == NEVER))
         gone = _sample_at_least(rng, candidates, 0.002 * (calendar.days - 1), minimum=3)
         deleted_day[gone] = _window_day(rng, calendar, gone.size)
+    pull_day, close_later = _pulled_in(
+        rng,
+        calendar,
+        close,
+        open_at_end & ~stale & first_seen & (slip_day == NEVER) & (deleted_day == NEVER),
+    )
 
     return {
         "account": account,
@@ -849,6 +855,8 @@ def _opportunities(
         "close": close,
         "close_before": close_before,
         "slip_day": slip_day,
+        "pull_day": pull_day,
+        "close_later": close_later,
         "deleted_day": deleted_day,
         "won": deals["won"],
         "stale": stale,
@@ -869,6 +877,64 @@ def _opportunities(
         "amount_empty": rng.random(n) < 0.01,
         "manual_amount": np.round(rng.uniform(1_000, 60_000, n), -2),
     }
+
+
+def _moves(rng: np.random.Generator) -> np.random.Generator:
+    """The random stream of the pipeline's day-to-day moves (pull-ins, losses, reopenings):
+    a fixed child of the world's seed, so every other record stays as the seed made it."""
+    seed = rng.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(412,)))
+
+
+def _pulled_in(
+    rng: np.random.Generator, calendar: _Calendar, close: np.ndarray, free: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Open deals whose close date is pulled in during the window (SPEC 4.12's moved_in
+    and moved_out): before pull_day the deal closed later, at close_later."""
+    pull_day = np.full(close.size, NEVER)
+    close_later = close.copy()
+    if calendar.days < 2:
+        return pull_day, close_later
+    moves = _moves(rng)
+    candidates = np.flatnonzero(free & (close > calendar.end + 30))
+    pulled = _sample_at_least(moves, candidates, 0.01 * (calendar.days - 1), minimum=2)
+    pull_day[pulled] = _window_day(moves, calendar, pulled.size)
+    close_later[pulled] = close[pulled] + moves.integers(20, 60, pulled.size)
+    return pull_day, close_later
+
+
+def _lose_and_reopen(rng: np.random.Generator, calendar: _Calendar, opp: dict, lines: dict) -> None:
+    """Open deals lost during the window (their CloseDate set to lost_day) and a few of
+    them reopened on reopen_day at the close date they had (SPEC 4.12's lost and
+    reopened). Only deals whose lines stay as they are, so an amount change shows on its
+    own; drawn after the pull-ins from the same stream (see _moves)."""
+    n = opp["close"].size
+    opp["lost_day"], opp["reopen_day"] = np.full(n, NEVER), np.full(n, NEVER)
+    if calendar.days < 2:
+        return
+    moves = _moves(rng)
+    moves.random(n)  # the pull-ins' draws come first in this stream: skip past them
+    lines_change = np.zeros(n, dtype=bool)
+    changing = (lines["revised_day"] < NEVER) | (lines["deleted_day"] < NEVER)
+    lines_change[lines["opportunity"][changing]] = True
+    free = (
+        opp["open_at_end"]
+        & ~opp["stale"]
+        & ~opp["won"]
+        & (opp["created_day"] < calendar.first)
+        & (opp["slip_day"] == NEVER)
+        & (opp["pull_day"] == NEVER)
+        & (opp["deleted_day"] == NEVER)
+        & ~lines_change
+    )
+    lost = _sample_at_least(moves, np.flatnonzero(free), 0.004 * (calendar.days - 1), minimum=3)
+    opp["lost_day"][lost] = _window_day(moves, calendar, lost.size)
+    can_reopen = lost[opp["lost_day"][lost] < calendar.end]
+    if can_reopen.size:
+        reopened = _sample_at_least(moves, can_reopen, 0.3)
+        opp["reopen_day"][reopened] = opp["lost_day"][reopened] + moves.integers(
+            1, calendar.end - opp["lost_day"][reopened] + 1
+        )
 
 
 def _line_items(
@@ -1353,6 +1419,7 @@ def _build_world(rng: np.random.Generator, accounts: int, calendar: _Calendar) -
     deals = _deals(rng, acc, calendar)
     opp = _opportunities(rng, deals, acc, users, calendar)
     lines = _line_items(rng, opp, calendar, rates["latest_rates"])
+    _lose_and_reopen(rng, calendar, opp, lines)
     schedules = _line_schedules(rng, lines, opp)
     splits = _splits(rng, opp, users)
     quotes = _quotes(rng, opp)
@@ -1601,8 +1668,13 @@ def _snapshot(world: _World, day: int) -> Iterator[tuple[str, pl.DataFrame]]:
     # Opportunity state as of the day.
     opp_present = _exists(opp, day) & (acc["deleted_day"][opp["account"]] > day)
     close = np.where(opp["slip_day"] <= day, opp["close"], opp["close_before"])
-    is_closed = (close <= day) & ~opp["stale"]
-    is_won = is_closed & opp["won"]
+    pulled_later = (opp["pull_day"] < NEVER) & (opp["pull_day"] > day)
+    close = np.where(pulled_later, opp["close_later"], close)
+    # Lost on lost_day (CloseDate that day) until reopened at the close date it had.
+    lost = (opp["lost_day"] <= day) & (opp["reopen_day"] > day)
+    close = np.where(lost, opp["lost_day"], close)
+    is_closed = ((close <= day) & ~opp["stale"]) | lost
+    is_won = is_closed & opp["won"] & ~lost
     progress = (day - opp["created_day"]) / np.maximum(close - opp["created_day"], 1)
     stage = np.searchsorted([0.25, 0.5, 0.75], progress, side="right")
     stage = np.where(opp["stale"], 3, stage)

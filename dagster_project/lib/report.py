@@ -195,6 +195,17 @@ def write_report(warehouse: Path, out: Path, *, warnings: list[str] | None = Non
             if figure is not None:
                 drawn.append(chart.title)
             sections.append(_section(chart, figure, missing))
+        for table in TABLES:
+            missing = _missing(table, columns)
+            content = None
+            if not missing:
+                try:
+                    content = table.rows(con, ctx)
+                except (duckdb.Error, ArithmeticError, TypeError, ValueError) as exc:
+                    missing = f"it could not be filled ({type(exc).__name__}: {exc})"
+                    if warnings is not None:
+                        warnings.append(f"finance report: table {table.title!r} {missing}")
+            sections.append(_table_section(table, content, missing))
         page = _page(warehouse, ctx, _key_figures(con, ctx), sections)
     try:
         write_atomically(out, lambda partial: partial.write_text(page, encoding="utf-8"))
@@ -217,7 +228,7 @@ def _mart_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return columns
 
 
-def _missing(chart: Chart, columns: dict[str, set[str]]) -> str | None:
+def _missing(chart: Chart | Table, columns: dict[str, set[str]]) -> str | None:
     """Why this warehouse cannot draw the chart, or None when it can."""
     for mart, needed in chart.needs.items():
         if mart not in columns:
@@ -773,6 +784,80 @@ def _draw_queue_age(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure |
     return fig
 
 
+# Movements of fct_pipeline_waterfall in the order a waterfall draws them (SPEC 4.12).
+PIPELINE_MOVEMENTS = (
+    "created", "moved_in", "reopened", "increased", "decreased", "moved_out", "won", "lost",
+    "deleted",
+)  # fmt: skip
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _quarter_label(start: date) -> str:
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def _draw_pipeline_waterfall(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
+    """The pipeline of the current and the next quarter's close months, from the first
+    snapshot of the as-of month to the latest one (grain month, SPEC 4.12)."""
+    if ctx.as_of is None:
+        return None
+    current = _quarter_start(ctx.as_of)
+    quarters = [current, _add_months(current, 3)]
+    pair = con.execute(
+        "select from_snapshot_date, to_snapshot_date from marts.fct_pipeline_waterfall "
+        "where grain = 'month' and from_snapshot_date <= ? "
+        "order by from_snapshot_date desc limit 1",
+        [ctx.as_of],
+    ).fetchone()
+    if pair is None:
+        return None
+    rows = con.execute(
+        "select close_month, movement, sum(amount)::double from marts.fct_pipeline_waterfall "
+        "where grain = 'month' and from_snapshot_date = ? and to_snapshot_date = ? "
+        "and close_month >= ? and close_month < ? group by all",
+        [pair[0], pair[1], quarters[0], _add_months(quarters[0], 6)],
+    ).fetchall()
+    if not rows:
+        return None
+    fig = go.Figure()
+    for start in quarters:
+        totals: dict[str, float] = {}
+        for close_month, movement, amount in rows:
+            if start <= close_month < _add_months(start, 3):
+                totals[movement] = totals.get(movement, 0.0) + amount
+        labels = ["Opening", *(m.replace("_", " ").capitalize() for m in PIPELINE_MOVEMENTS)]
+        values = [totals.get("opening", 0.0), *(totals.get(m, 0.0) for m in PIPELINE_MOVEMENTS)]
+        labels.append("Closing")
+        values.append(totals.get("closing", 0.0))
+        quarter = f"Close {_quarter_label(start)}"
+        fig.add_trace(
+            go.Waterfall(
+                x=[[quarter] * len(labels), labels],
+                y=values,
+                measure=["absolute", *["relative"] * len(PIPELINE_MOVEMENTS), "total"],
+                name=quarter,
+                text=[ctx.compact_money(v) if v else "" for v in values],
+                textposition="outside",
+                cliponaxis=False,
+                connector={"line": {"color": "#adb5bd", "width": 1}},
+                increasing={"marker": {"color": MOVEMENT_COLORS["new"]}},
+                decreasing={"marker": {"color": MOVEMENT_COLORS["churn"]}},
+                totals={"marker": {"color": "#3a86ff"}},
+                hovertemplate=f"%{{x}}: {ctx.hover_money()}<extra></extra>",
+            )
+        )
+    _base_layout(fig, ctx, y_title="Open pipeline (amount)")
+    fig.update_layout(
+        showlegend=False,
+        hovermode="closest",
+        title={"text": f"{_day(pair[0])} → {_day(pair[1])}", "font": {"size": 13}},
+    )
+    return fig
+
+
 CHARTS: tuple[Chart, ...] = (
     Chart(
         "MRR and ARR over time",
@@ -891,7 +976,209 @@ CHARTS: tuple[Chart, ...] = (
         {"fct_potential_subscriptions": ("status", "days_in_queue")},
         _draw_queue_age,
     ),
+    Chart(
+        "Pipeline waterfall, this quarter and next",
+        "How the open pipeline closing in the current and the next quarter moved since the "
+        "first snapshot of this month: created, moved in (close date pulled in), reopened, "
+        "increased and decreased, moved out (pushed), won, lost and deleted.",
+        {
+            "fct_pipeline_waterfall": (
+                "grain",
+                "from_snapshot_date",
+                "to_snapshot_date",
+                "close_month",
+                "movement",
+                "amount",
+            )
+        },
+        _draw_pipeline_waterfall,
+    ),
 )
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table: its title, what it shows, the mart columns it reads, how to fill it.
+    `rows` returns the header and the rows as text, or None when there is nothing to show
+    (then `empty` says why, in words)."""
+
+    title: str
+    description: str
+    needs: dict[str, tuple[str, ...]]
+    rows: Callable[[duckdb.DuckDBPyConnection, Context], tuple[list[str], list[list[str]]] | None]
+    empty: str
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "-" for c in self.title.lower()).strip("-")
+
+
+LEAD_TIMES = ((0, "0-6 days"), (7, "7-13 days"), (14, "14-29 days"), (30, "30-59 days"),
+              (60, "60-89 days"), (90, "90+ days"))  # fmt: skip
+FORECAST_METHODS = {
+    "commit": "Commit",
+    "best_case": "Best case",
+    "pipeline": "Pipeline",
+    "weighted_pipeline": "Weighted pipeline",
+}
+COUNT_METRICS = ("new_logo_count",)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f}%"
+
+
+def _forecast_accuracy_rows(con: duckdb.DuckDBPyConnection, ctx: Context):
+    """Mean absolute percentage error of each method by lead time, over closed months."""
+    found = con.execute(
+        """
+        select
+            case
+                when days_before_month_end < 7 then 0
+                when days_before_month_end < 14 then 7
+                when days_before_month_end < 30 then 14
+                when days_before_month_end < 60 then 30
+                when days_before_month_end < 90 then 60
+                else 90
+            end as lead_time,
+            method,
+            avg(abs_pct_error)::double,
+            count(*)
+        from marts.fct_forecast_accuracy
+        where is_month_closed
+        group by all
+        """
+    ).fetchall()
+    if not found:
+        return None
+    errors = {(lead, method): (error, n) for lead, method, error, n in found}
+    header = ["Days before the month's end", *FORECAST_METHODS.values(), "Forecasts"]
+    rows = []
+    for lead, label in LEAD_TIMES:
+        cells = [errors.get((lead, m)) for m in FORECAST_METHODS]
+        if any(cells):
+            counted = max(c[1] for c in cells if c)
+            rows.append([label, *(_percent(c[0]) if c else "n/a" for c in cells), f"{counted:,}"])
+    return header, rows
+
+
+def _month_close_value(ctx: Context, metric: str, value) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if metric in COUNT_METRICS else ctx.money(float(value))
+
+
+def _month_close_rows(con: duckdb.DuckDBPyConnection, ctx: Context):
+    """The latest closed month's figures, and every earlier figure that was restated."""
+    found = con.execute(
+        """
+        select month, metric, reported_value, restated_value, difference, frozen_at_as_of
+        from marts.fct_month_close
+        where month = (select max(month) from marts.fct_month_close) or difference != 0
+        order by month desc, metric_order
+        """
+    ).fetchall()
+    if not found:
+        return None
+    header = ["Month", "Figure", "Reported", "Restated", "Difference", "Frozen as of"]
+    rows = [
+        [
+            f"{month:%b %Y}",
+            metric.replace("_", " "),
+            _month_close_value(ctx, metric, reported),
+            _month_close_value(ctx, metric, restated),
+            _month_close_value(ctx, metric, difference) if difference else "",
+            _day(frozen),
+        ]
+        for month, metric, reported, restated, difference, frozen in found
+    ]
+    return header, rows
+
+
+RESTATEMENT_ROWS = 40
+
+
+def _restatement_rows(con: duckdb.DuckDBPyConnection, ctx: Context):
+    """The records behind the restated figures, largest differences first."""
+    found = con.execute(
+        f"""
+        select month, metric, record_type, record_id, difference, reason
+        from marts.fct_restatements
+        order by month desc, abs(difference) desc, metric, record_id
+        limit {RESTATEMENT_ROWS}
+        """
+    ).fetchall()
+    if not found:
+        return None
+    header = ["Month", "Figure", "Record", "Difference", "Why"]
+    rows = [
+        [
+            f"{month:%b %Y}",
+            metric.replace("_", " "),
+            f"{record_type.replace('_', ' ')} {record_id}",
+            _month_close_value(ctx, metric, difference),
+            reason,
+        ]
+        for month, metric, record_type, record_id, difference, reason in found
+    ]
+    return header, rows
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "Forecast accuracy by lead time",
+        "How far each forecast method was from what was won, by how many days before the "
+        "month's end the forecast was made: mean absolute percentage error over the close "
+        "months that are over.",
+        {"fct_forecast_accuracy": ("days_before_month_end", "method", "abs_pct_error",
+                                   "is_month_closed")},
+        _forecast_accuracy_rows,
+        "no close month of the snapshots has ended yet; forecasts are judged once their "
+        "month is over",
+    ),
+    Table(
+        "Month close: reported vs restated",
+        "The latest closed month's figures as reported when it closed and as today's data "
+        "gives them, and every earlier figure that has been restated since.",
+        {"fct_month_close": ("month", "metric", "reported_value", "restated_value",
+                             "difference", "frozen_at_as_of", "metric_order")},
+        _month_close_rows,
+        "no month is closed yet",
+    ),
+    Table(
+        "Restatements",
+        "The deals, subscription items and customers whose changes since a month's close "
+        f"explain its restated figures (the {RESTATEMENT_ROWS} largest).",
+        {"fct_restatements": ("month", "metric", "record_type", "record_id", "difference",
+                              "reason")},
+        _restatement_rows,
+        "no closed month has been restated: every figure is as reported",
+    ),
+)  # fmt: skip
+
+
+def _table_section(table: Table, content, missing: str | None) -> str:
+    head = (
+        f'<section class="chart table" id="{table.slug}" data-table="{html.escape(table.title)}">'
+        f"<h2>{html.escape(table.title)}</h2>"
+        f'<p class="description">{html.escape(table.description)}</p>'
+    )
+    if missing:
+        return (
+            f'{head}<p class="unavailable">Not available in this warehouse: '
+            f"{html.escape(missing)}.</p></section>"
+        )
+    if content is None:
+        return f'{head}<p class="empty">Nothing to show: {html.escape(table.empty)}.</p></section>'
+    header, rows = content
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"{head}<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table></section>"
 
 
 # --- the page --------------------------------------------------------------------------
@@ -978,5 +1265,11 @@ section.chart h2 { margin: 0 0 4px; font-size: 18px; font-weight: 600; }
 section.chart .description { margin: 0 0 8px; color: #5c667a; font-size: 13px; }
 section.chart .unavailable { margin: 24px 0; padding: 16px; background: #fff7e6;
   border: 1px solid #f4d58d; border-radius: 6px; color: #7a5b00; }
+section.table table { width: 100%; border-collapse: collapse; font-size: 13px;
+  margin: 8px 0 14px; }
+section.table th { text-align: left; color: #5c667a; font-weight: 600;
+  border-bottom: 1px solid #dee2e6; padding: 6px 8px; }
+section.table td { border-bottom: 1px solid #f1f3f5; padding: 6px 8px; }
+section.table .empty { margin: 16px 0; color: #5c667a; }
 footer { padding: 0 40px 32px; color: #5c667a; font-size: 12px; }
 """

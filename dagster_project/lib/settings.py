@@ -131,6 +131,7 @@ DECLARED = {
         Setting("mrr_forecast_months_back", "integer", minimum=0, maximum=120),
         Setting("mrr_forecast_months_ahead", "integer", minimum=0, maximum=120),
         Setting("mrr_convention", "choice", choices=("opening", "closing")),
+        Setting("month_close_days", "integer", minimum=0, maximum=366),
         Setting("export_encoding", "choice", choices=tuple(ENCODINGS)),
         # A zone name; ingest checks DuckDB knows it before it reads a file.
         Setting("org_time_zone", "text", max_length=64),

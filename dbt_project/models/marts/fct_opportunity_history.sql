@@ -30,9 +30,10 @@ tracked as (
         r.is_closed,
         r.is_won,
         r.owner_id,
+        r.currency_iso_code,
         hash(
             r.stage_name, r.amount, r.close_date, r.forecast_category, r.probability,
-            r.is_closed, r.is_won, r.owner_id
+            r.is_closed, r.is_won, r.owner_id, r.currency_iso_code
         ) as version_hash
     from snapshot_rows as r
     inner join snapshots as s on r.snapshot_date = s.snapshot_date
@@ -85,7 +86,8 @@ versions as (
         arg_min(probability, snapshot_number) as probability,
         arg_min(is_closed, snapshot_number) as is_closed,
         arg_min(is_won, snapshot_number) as is_won,
-        arg_min(owner_id, snapshot_number) as owner_id
+        arg_min(owner_id, snapshot_number) as owner_id,
+        arg_min(currency_iso_code, snapshot_number) as currency_iso_code
     from numbered
     group by opportunity_id, version_number
 ),
@@ -122,7 +124,8 @@ final as (
         probability,
         is_closed,
         is_won,
-        owner_id
+        owner_id,
+        currency_iso_code
     from with_next
 )
 
