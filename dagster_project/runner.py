@@ -209,6 +209,8 @@ def _build_and_publish(
     import dagster as dg
 
     started = time.monotonic()
+    # The build log lives beside the warehouse: a first build may name a new folder.
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     settings = build_settings(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
     with console.status("Parsing the dbt project"):
         # With dbt variables (--set, --as-of) the invocations' parse differs from this one

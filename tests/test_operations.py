@@ -194,7 +194,7 @@ def test_a_first_year_company_builds_with_a_report(tmp_path):
         "--out", str(landing),
     )  # fmt: skip
     assert generated.returncode == 0, generated.stderr
-    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse = tmp_path / "new" / "folder" / "warehouse.duckdb"  # made by the build
     built = recurwise("build", "--landing", str(landing), "--warehouse", str(warehouse))
     assert built.returncode == 0, built.stderr[-3000:]
     assert "Finance report:" in built.stdout + built.stderr

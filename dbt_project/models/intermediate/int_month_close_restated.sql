@@ -90,7 +90,7 @@ item_records as (
             as record_note
     from items as i
     inner join closed_months as m
-        on i.start_date <= m.month and (i.end_date is null or i.end_date >= m.month)
+        on {{ is_active_on('i', 'm.month') }}
     union all
     select
         m.month,
@@ -103,7 +103,7 @@ item_records as (
             as record_note
     from items as i
     inner join closed_months as m
-        on i.start_date <= m.month_end and (i.end_date is null or i.end_date >= m.month_end)
+        on {{ is_active_on('i', 'm.month_end') }}
 ),
 
 -- MRR by movement: each customer's change of the month under its movement (SPEC 4.9).

@@ -43,8 +43,7 @@ up_for_renewal as (
     inner join items as i
         on
             e.subscription_id = i.subscription_id
-            and e.end_date >= i.start_date
-            and (i.end_date is null or e.end_date <= i.end_date)
+            and {{ is_active_on('i', 'e.end_date') }}
     group by e.subscription_id, e.master_account_id, e.start_date, e.end_date, i.product_family
 ),
 

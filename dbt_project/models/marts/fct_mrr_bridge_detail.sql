@@ -45,8 +45,7 @@ current_products as (
     inner join items as i
         on
             c.master_account_id = i.master_account_id
-            and c.measured_day >= i.start_date
-            and (i.end_date is null or c.measured_day <= i.end_date)
+            and {{ is_active_on('i', 'c.measured_day') }}
     group by c.master_account_id, c.month, i.product_id
 ),
 
@@ -61,8 +60,7 @@ previous_products as (
     inner join items as i
         on
             c.master_account_id = i.master_account_id
-            and c.previous_measured_day >= i.start_date
-            and (i.end_date is null or c.previous_measured_day <= i.end_date)
+            and {{ is_active_on('i', 'c.previous_measured_day') }}
     group by c.master_account_id, c.month, i.product_id
 ),
 

@@ -63,8 +63,7 @@ committed as (
     from months as m
     inner join subscription_items as i
         on
-            m.month >= i.start_date
-            and (i.end_date is null or m.month <= i.end_date)
+            {{ is_active_on('i', 'm.month') }}
     group by m.month
 ),
 
@@ -133,8 +132,7 @@ at_risk_items as (
         on
             r.master_account_id = i.master_account_id
             and (r.source_type = 'contract' or r.source_id = i.subscription_id)
-            and r.end_date >= i.start_date
-            and (i.end_date is null or r.end_date <= i.end_date)
+            and {{ is_active_on('i', 'r.end_date') }}
     where r.renewal_status in ('no renewal opportunity', 'churned')
 ),
 
@@ -147,8 +145,7 @@ at_risk_item_months as (
     inner join at_risk_items as a
         on
             m.month > a.renewal_end_date
-            and m.month >= a.start_date
-            and (a.end_date is null or m.month <= a.end_date)
+            and {{ is_active_on('a', 'm.month') }}
     where m.month >= m.as_of_month
 ),
 
@@ -175,8 +172,7 @@ due_renewal_items as (
         on
             r.master_account_id = i.master_account_id
             and (r.source_type = 'contract' or r.source_id = i.subscription_id)
-            and r.end_date >= i.start_date
-            and (i.end_date is null or r.end_date <= i.end_date)
+            and {{ is_active_on('i', 'r.end_date') }}
     where r.renewal_status = 'no renewal opportunity'
     group by i.subscription_item_id, i.source_line_item_id, i.mrr
 ),

@@ -58,9 +58,9 @@ item_months as (
         i.currency_iso_code,
         i.conversion_rate,
         s.month,
-        i.start_date <= s.month and (i.end_date is null or i.end_date >= s.month)
+        {{ is_active_on('i', 's.month') }}
             as is_active_opening,
-        i.start_date <= s.month_end and (i.end_date is null or i.end_date >= s.month_end)
+        {{ is_active_on('i', 's.month_end') }}
             as is_active_closing,
         case when {{ sql_string(convention) }} = 'closing' then s.month_end else s.month end
             as measured_day
