@@ -41,7 +41,8 @@ PUBLIC_CONTRACT = {
     "fct_subscription_items": "subscription_item_id subscription_id order_no product_id "
     "quantity net_unit_price mrr start_date end_date source_line_item_id cloned_from_item_id",
     "subscription_build_errors": "opportunity_id master_account_id use_case_requested message",
-    "fct_mrr_monthly": "master_account_id month mrr previous_mrr mrr_change movement",
+    "fct_mrr_monthly": "master_account_id month mrr previous_mrr mrr_change movement "
+    "opening_mrr closing_mrr mrr_at_current_rates",
     "fct_mrr_movements": "month movement accounts mrr_change",
     "fct_contracts": "contract_id master_account_id start_date contract_term end_date "
     "notice_date status",
@@ -54,6 +55,18 @@ PUBLIC_CONTRACT = {
     "forecast_mrr",
     "build_info": "as_of_date first_snapshot_date last_snapshot_date corporate_currency "
     "mrr_convention settings build_filter built_at recurwise_version",
+    "fct_pipeline_waterfall": "grain from_snapshot_date to_snapshot_date close_month "
+    "forecast_category owner_id movement opportunity_count amount mrr",
+    "fct_forecast_accuracy": "snapshot_date close_month days_before_month_end method "
+    "forecast_amount forecast_mrr actual_amount actual_mrr error_amount abs_pct_error "
+    "is_month_closed",
+    "fct_month_close": "month metric reported_value restated_value difference frozen_at_as_of",
+    "fct_restatements": "month metric record_type record_id reported_value restated_value reason",
+    "fct_retention_ttm": "month cohort_customers starting_mrr retained_mrr nrr grr logo_retention",
+    "fct_cohort_retention": "cohort_month months_since_start cohort_customers "
+    "active_customers cohort_starting_mrr mrr logo_retention revenue_retention",
+    "fct_mrr_bridge_detail": "master_account_id month product_id new_product removed_product "
+    "quantity price mrr_change",
 }
 
 
