@@ -41,8 +41,8 @@ browser:
 	    "(install it with: apt-get update && apt-get install -y chromium)"; \
 	fi
 
-ui: $(VENV)/.synced  ## the Dagster UI on http://127.0.0.1:3000
-	$(VENV)/bin/recurwise ui
+ui: $(VENV)/.synced  ## the Dagster UI on http://127.0.0.1:3000; its daemon builds the demo into data/
+	$(VENV)/bin/recurwise ui --landing seeds/demo --warehouse data/warehouse.duckdb
 
 bench: $(VENV)/.synced  ## the benchmark at 10k, 100k and 1M accounts (long)
 	$(VENV)/bin/python benchmarks/run.py

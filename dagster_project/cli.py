@@ -126,9 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", type=Path, required=True)
 
-    ui = sub.add_parser("ui", help="serve the Dagster UI on 127.0.0.1")
-    ui.add_argument("--landing", type=Path, default=DEMO_LANDING)
-    ui.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    ui = sub.add_parser(
+        "ui",
+        help="serve the Dagster UI on 127.0.0.1 and run the daemon, which builds new "
+        "snapshot folders of --landing into --warehouse by itself",
+    )
+    # Required: the daemon builds on its own, so it never guesses which folder or file.
+    ui.add_argument("--landing", type=Path, required=True, help="folder of snapshot folders")
+    ui.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
     ui.add_argument("--port", type=int, default=3000)
 
     docs = sub.add_parser("docs", help="write dbt's documentation site as one static HTML file")
@@ -237,16 +242,13 @@ def cmd_generate(args: argparse.Namespace) -> None:
 # The Dagster instance of `recurwise ui`: a local UI (no "join the community" dialog over the
 # page, no telemetry), and at most one run at a time of the warehouse's concurrency pool
 # (defs/resources.py WAREHOUSE_POOL): the daemon queues a second build instead of starting it.
-INSTANCE_CONFIG = """\
-nux:
-  enabled: false
-telemetry:
-  enabled: false
+POOL_CONFIG = """\
 concurrency:
   pools:
     granularity: run
     default_limit: 1
 """
+INSTANCE_CONFIG = "nux:\n  enabled: false\ntelemetry:\n  enabled: false\n" + POOL_CONFIG
 
 
 def cmd_ui(args: argparse.Namespace) -> None:
@@ -254,12 +256,24 @@ def cmd_ui(args: argparse.Namespace) -> None:
     landing, warehouse = args.landing.resolve(), args.warehouse.resolve()
     if not landing.is_dir():
         raise BuildError(f"landing directory {landing} does not exist")
+    if warehouse.is_dir():
+        raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+    check_output_path(warehouse, landing=[landing])
     configure_environment(landing, warehouse)
     # One Dagster instance per warehouse: its runs, partitions and sensor cursor.
     home = Path(os.environ.get("DAGSTER_HOME") or warehouse.with_name(warehouse.name + ".dagster"))
+    home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(INSTANCE_CONFIG)
+    instance_config = home / "dagster.yaml"
+    if not instance_config.exists():
+        instance_config.write_text(INSTANCE_CONFIG)
+    elif "granularity: run" not in instance_config.read_text():
+        console.print(
+            f"warning: {instance_config} sets no run-level "
+            "concurrency pool: a second build the daemon starts is refused (the build "
+            "lock) instead of waiting in the queue; add\n" + POOL_CONFIG,
+            markup=False,
+        )
     os.environ["DAGSTER_HOME"] = str(home)
     prepare_dbt_manifest()
     dg = Path(sys.executable).parent / "dg"

@@ -30,7 +30,12 @@ from dagster_project.lib.outputs import (
 )
 from dagster_project.lib.report import report_path
 from dagster_project.lib.settings import SettingError, check_dbt_vars
-from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment, dbt_target_dir
+from dagster_project.lib.warehouse import (
+    PARTIAL_PARSE,
+    build_lock,
+    dbt_environment,
+    dbt_target_dir,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REPORT_KEY_PATH = ["finance_report"]  # defs/report.py (not imported: it loads Dagster)
@@ -209,52 +214,55 @@ def _build_and_publish(
     import dagster as dg
 
     started = time.monotonic()
-    # The build log lives beside the warehouse: a first build may name a new folder.
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    settings = build_settings(landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots)
-    with console.status("Parsing the dbt project"):
-        # With dbt variables (--set, --as-of) the invocations' parse differs from this one
-        # (dbt keys a parse on them): they keep their own.
-        prepare_dbt_manifest(None if dbt_vars or as_of else warehouse)
-        job = load_definitions().resolve_job_def(JOB_NAME)
-        from dagster_project.defs.ingest import snapshot_partitions
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(snapshot_partitions.name, snapshot_keys)
-    run_id = str(uuid.uuid4())
-    progress = _Progress(console)
-    instance.add_event_listener(run_id, progress.on_event)
-    log_path = build_log_path(warehouse)
-    # dbt's own output goes to the build log; the console shows progress only. The run
-    # takes the build lock and sets up its work file itself (defs/resources.py), as a run
-    # started by the schedule, the sensor or the UI does.
-    with console.status("Building") as status, _BuildLog(log_path) as log, redirect_stdout(log):
-        progress.status = status
-        result = job.execute_in_process(
-            run_config={
-                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-                "resources": {"settings": {"config": settings}},
-            },
-            instance=instance,
-            run_id=run_id,
-            tags={
-                "dagster/asset_partition_range_start": snapshot_keys[0],
-                "dagster/asset_partition_range_end": snapshot_keys[-1],
-            },
-            raise_on_error=False,
+    # Held from before the dbt parse and the build log (both beside the warehouse) to the
+    # end: a refused build touches neither. The run's resource takes it again (re-entrant
+    # in one process), as a run the schedule, the sensor or the UI starts takes it.
+    with build_lock(warehouse):
+        settings = build_settings(
+            landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots
         )
-    if progress.refusal is not None:
-        # Another build holds the warehouse, or a held work file: nothing was started.
-        raise BuildError(progress.refusal)
-    if not result.success:
-        failures = progress.failures or ["unknown failure"]
-        if log.lost is not None:
-            # Likely the cause of the rest (a full disk): said first.
-            failures.insert(0, f"the build log could not be written: {log.lost}")
-        raise BuildError(
-            "build failed, the published warehouse was left as it was:\n  "
-            + "\n  ".join(failures)
-            + f"\n  (full log: {log_path})"
-        )
+        with console.status("Parsing the dbt project"):
+            # With dbt variables (--set, --as-of) the invocations' parse differs from this one
+            # (dbt keys a parse on them): they keep their own.
+            prepare_dbt_manifest(None if dbt_vars or as_of else warehouse)
+            job = load_definitions().resolve_job_def(JOB_NAME)
+            from dagster_project.defs.ingest import snapshot_partitions
+        instance = dg.DagsterInstance.ephemeral()
+        instance.add_dynamic_partitions(snapshot_partitions.name, snapshot_keys)
+        run_id = str(uuid.uuid4())
+        progress = _Progress(console)
+        instance.add_event_listener(run_id, progress.on_event)
+        log_path = build_log_path(warehouse)
+        # dbt's own output goes to the build log; the console shows progress only. The run
+        # sets up its work file itself (defs/resources.py).
+        with console.status("Building") as status, _BuildLog(log_path) as log, redirect_stdout(log):
+            progress.status = status
+            result = job.execute_in_process(
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+                    "resources": {"settings": {"config": settings}},
+                },
+                instance=instance,
+                run_id=run_id,
+                tags={
+                    "dagster/asset_partition_range_start": snapshot_keys[0],
+                    "dagster/asset_partition_range_end": snapshot_keys[-1],
+                },
+                raise_on_error=False,
+            )
+        if progress.refusal is not None:
+            # Another build holds the warehouse, or a held work file: nothing was started.
+            raise BuildError(progress.refusal)
+        if not result.success:
+            failures = progress.failures or ["unknown failure"]
+            if log.lost is not None:
+                # Likely the cause of the rest (a full disk): said first.
+                failures.insert(0, f"the build log could not be written: {log.lost}")
+            raise BuildError(
+                "build failed, the published warehouse was left as it was:\n  "
+                + "\n  ".join(failures)
+                + f"\n  (full log: {log_path})"
+            )
     summary = BuildSummary(
         warehouse=warehouse,
         seconds=time.monotonic() - started,

@@ -152,11 +152,29 @@ def test_a_build_waits_for_a_holder_that_goes_away(tmp_path):
     assert tables == []  # the copy of the (empty) published warehouse, not the holder's file
 
 
-def test_a_second_build_refusal_names_the_pid_of_the_build_holding_the_lock(tmp_path):
+TAKE_LOCK = """
+import sys
+from pathlib import Path
+from dagster_project.lib.warehouse import build_lock
+with build_lock(Path(sys.argv[1])):
+    pass
+"""
+
+
+def test_the_build_lock_is_reentrant_in_its_process_and_refuses_another(tmp_path):
+    """`recurwise build` holds the lock and its run takes it again; another process (the
+    daemon's run worker, a second CLI) is refused, naming the holder's PID."""
     warehouse = tmp_path / "warehouse.duckdb"
-    refused = pytest.raises(BuildLockedError, match=f"PID {os.getpid()}")
-    with build_lock(warehouse), refused, build_lock(warehouse):
+    with build_lock(warehouse), build_lock(warehouse):
+        other = subprocess.run(
+            [sys.executable, "-c", TAKE_LOCK, str(warehouse)], capture_output=True, text=True
+        )
+        assert other.returncode == 1
+        assert f"another build of {warehouse} is running (PID {os.getpid()}" in other.stderr
+    with build_lock(warehouse):  # released by both holders: free again
         pass
+    again = subprocess.run([sys.executable, "-c", TAKE_LOCK, str(warehouse)], capture_output=True)
+    assert again.returncode == 0
 
 
 def build_process(warehouse: Path) -> subprocess.Popen:

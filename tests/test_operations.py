@@ -117,6 +117,8 @@ def test_a_cli_build_while_another_run_holds_the_warehouse_refuses_in_one_line(t
          str(warehouse)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    log = warehouse.with_name("warehouse.duckdb.build.log")
+    log.write_text("the running build's log\n")
     try:
         assert holder.stdout.readline().strip() == "holding"
         result = recurwise("build", "--landing", str(DEMO_LANDING), "--warehouse", str(warehouse))
@@ -128,6 +130,7 @@ def test_a_cli_build_while_another_run_holds_the_warehouse_refuses_in_one_line(t
     assert f"error: another build of {warehouse} is running (PID {holder.pid}" in result.stderr
     assert "build failed" not in result.stderr  # nothing was started, nothing failed
     assert not warehouse.exists() and not work_path(warehouse).exists()
+    assert log.read_text() == "the running build's log\n"  # refused before it opened one
 
 
 def test_a_run_of_part_of_the_warehouse_is_refused_before_it_copies_anything(demo_build, tmp_path):
@@ -136,16 +139,24 @@ def test_a_run_of_part_of_the_warehouse_is_refused_before_it_copies_anything(dem
     shutil.copyfile(demo_build.warehouse, warehouse)
     before = warehouse.read_bytes()
     with dg.instance_for_test() as instance:
-        subset = run_job(
-            landing, warehouse, instance,
-            asset_selection=[dg.AssetKey(["marts", "fct_mrr_monthly"])],
-        )  # fmt: skip
+        # The first run of an asset backfill from the UI: Dagster runs the partitioned
+        # ingest assets apart from the rest.
+        ingest = [k for k in load_definitions().resolve_all_asset_keys() if k.path[0] == "raw"]
+        subset = run_job(landing, warehouse, instance, asset_selection=ingest)
     assert not subset.success
     message = resource_failure(subset)
     assert "this run selects only part of the warehouse" in message
-    assert "Materialize all, or launch the build_warehouse job" in message
+    assert "marts/" in message  # names what it leaves out
+    assert "launch the build_warehouse job (with a range of snapshot partitions" in message
     assert warehouse.read_bytes() == before
     assert not work_path(warehouse).exists()
+    # "Materialize all": every asset selected, a whole run that publishes.
+    with dg.instance_for_test() as instance:
+        graph = load_definitions().resolve_asset_graph()
+        everything = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+        whole = run_job(landing, warehouse, instance, asset_selection=everything)
+    assert whole.success
+    assert warehouse.read_bytes() != before
 
 
 def test_a_schedule_tick_publishes_a_folder_the_warehouse_lacks_with_a_report(tmp_path):
@@ -164,12 +175,8 @@ def test_a_schedule_tick_publishes_a_folder_the_warehouse_lacks_with_a_report(tm
         with dg.build_schedule_context(
             instance=instance, scheduled_execution_time=when, resources={"settings": settings}
         ) as context:
-            tick = daily_build(context)
-        [request] = tick.run_requests
-        for partitions in tick.dynamic_partitions_requests:
-            instance.add_dynamic_partitions(
-                partitions.partitions_def_name, partitions.partition_keys
-            )
+            # As the daemon evaluates a tick (evaluate_tick checks the schedule's answer).
+            [request] = daily_build.evaluate_tick(context).run_requests
         job = load_definitions().resolve_job_def(JOB_NAME)
         second = job.execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
     assert second.success

@@ -63,7 +63,12 @@ def schedule_tick(landing, instance, warehouse=None):
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources={"settings": settings}
     ) as context:
-        return daily_build(context)
+        # As the daemon evaluates it: evaluate_tick checks what the schedule returns.
+        data = daily_build.evaluate_tick(context)
+    if data.skip_message:
+        return dg.SkipReason(data.skip_message)
+    [request] = data.run_requests
+    return request
 
 
 def published(path, snapshots: list[str]):
@@ -88,15 +93,14 @@ def schedule_builds_pending_folders(tmp_path, instance):
     # The sensor saw the first two days; the third landed while it was stopped.
     instance.add_dynamic_partitions("snapshots", ["2026-01-02", "2026-01-01"])
     warehouse = published(tmp_path / "w.duckdb", ["2026-01-01"])
-    result = schedule_tick(landing, instance, warehouse)
-    assert isinstance(result, dg.SensorResult)
-    [request] = result.run_requests
+    request = schedule_tick(landing, instance, warehouse)
+    assert isinstance(request, dg.RunRequest)
     assert request.run_key == "daily-2026-01-03"
     # Partition order: 2026-01-02 was added first; the new folder is appended.
     assert request.tags["dagster/asset_partition_range_start"] == "2026-01-02"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-01-03"
-    assert result.dynamic_partitions_requests[0].partition_keys == ["2026-01-03"]
-    apply(instance, result)
+    added = instance.get_dynamic_partitions("snapshots")
+    assert added == ["2026-01-02", "2026-01-01", "2026-01-03"]
 
     warehouse.unlink()
     published(warehouse, ["2026-01-01", "2026-01-02", "2026-01-03"])

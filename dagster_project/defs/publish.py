@@ -47,7 +47,9 @@ def published_warehouse(
 
 
 def build_summary(con) -> dict[str, object]:
-    """What the run built, for the UI: the summary `recurwise build` prints."""
+    """The published warehouse as this run leaves it, for the UI (what `recurwise build`
+    prints): its as-of date, snapshots and marts, and rows loaded and rejected per CRM
+    object over all its snapshots."""
     as_of, last_snapshot = con.execute(
         "select as_of_date, last_snapshot_date from marts.build_info"
     ).fetchone()

@@ -46,7 +46,8 @@ class BuildSettings(dg.ConfigurableResource):
             values = json.loads(self.dbt_vars_json or "{}")
         except json.JSONDecodeError:
             raise SettingError(
-                f"RECURWISE_DBT_VARS is not a JSON object: {quoted(self.dbt_vars_json)}"
+                "the build's settings (dbt_vars_json, RECURWISE_DBT_VARS) are not a JSON "
+                f"object: {quoted(self.dbt_vars_json)}"
             ) from None
         if self.as_of_date and isinstance(values, dict):
             values = {**values, "as_of_date": self.as_of_date}
@@ -90,7 +91,10 @@ def partial_run_problem(run: dg.DagsterRun | None) -> str | None:
     """
     if run is None:
         return None
-    how = "Materialize all, or launch the build_warehouse job"
+    how = (
+        "launch the build_warehouse job (with a range of snapshot partitions for several "
+        "days), or Materialize all for one snapshot"
+    )
     if run.parent_run_id is not None and run.step_keys_to_execute is not None:
         return (
             "this run re-executes only some steps of a build; recurwise builds and publishes "
@@ -107,14 +111,19 @@ def partial_run_problem(run: dg.DagsterRun | None) -> str | None:
         return None
     from dagster_project.definitions import defs  # the code location this run belongs to
 
-    missing = set(defs().resolve_all_asset_keys()) - set(run.asset_selection)
+    graph = defs().resolve_asset_graph()
+    assets = {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+    missing = assets - set(run.asset_selection)
+    if run.asset_check_selection is not None:
+        # Every blocking check guards the publish: a run without some would publish anyway.
+        missing |= set(graph.asset_check_keys) - set(run.asset_check_selection)
     if not missing:
         return None
-    example = ", ".join(sorted(k.to_user_string() for k in missing)[:3])
+    example = ", ".join(sorted(key.to_user_string() for key in missing)[:3])
     return (
-        f"this run selects only part of the warehouse ({len(missing)} assets left out, "
-        f"e.g. {example}); recurwise builds and publishes the whole warehouse in one run: "
-        f"{how}"
+        f"this run selects only part of the warehouse ({len(missing)} assets or checks "
+        f"left out, e.g. {example}); recurwise builds, checks and publishes the whole "
+        f"warehouse in one run: {how}"
     )
 
 

@@ -36,27 +36,18 @@ def published_snapshots(warehouse: Path) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
-def build_request(
-    instance: dg.DagsterInstance, landing: list[str], build: list[str], run_key: str
-) -> dg.SensorResult:
-    """One run of build_warehouse over the partitions `build`, adding the landing folders
-    that are no partition yet (appended, so the run's range runs from its first to its
-    last partition in the partitions' own order)."""
-    known = instance.get_dynamic_partitions(snapshot_partitions.name)
-    new = [key for key in landing if key not in set(known)]
+def range_request(known: list[str], new: list[str], build: list[str], run_key: str):
+    """One run of build_warehouse over the partitions `build`: a range from its first to
+    its last partition in the partitions' own order (the `known` ones, then the `new`
+    ones appended in this order)."""
     order = {key: index for index, key in enumerate([*known, *new])}
     build = sorted(build, key=order.__getitem__)
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=run_key,
-                tags={
-                    "dagster/asset_partition_range_start": build[0],
-                    "dagster/asset_partition_range_end": build[-1],
-                },
-            )
-        ],
-        dynamic_partitions_requests=[snapshot_partitions.build_add_request(new)] if new else [],
+    return dg.RunRequest(
+        run_key=run_key,
+        tags={
+            "dagster/asset_partition_range_start": build[0],
+            "dagster/asset_partition_range_end": build[-1],
+        },
     )
 
 
@@ -73,11 +64,14 @@ def new_snapshot_sensor(context: dg.SensorEvaluationContext, settings: BuildSett
     landing = landing_snapshots(settings)
     if isinstance(landing, dg.SkipReason):
         return landing
-    known = set(context.instance.get_dynamic_partitions(snapshot_partitions.name))
-    new = [key for key in landing if key not in known]
+    known = context.instance.get_dynamic_partitions(snapshot_partitions.name)
+    new = [key for key in landing if key not in set(known)]
     if not new:
         return dg.SkipReason(f"no new snapshot folder in {settings.landing}")
-    return build_request(context.instance, landing, new, f"snapshots-{new[0]}-{new[-1]}")
+    return dg.SensorResult(
+        run_requests=[range_request(known, new, new, f"snapshots-{new[0]}-{new[-1]}")],
+        dynamic_partitions_requests=[snapshot_partitions.build_add_request(new)],
+    )
 
 
 @dg.schedule(
@@ -104,8 +98,13 @@ def daily_build(context: dg.ScheduleEvaluationContext, settings: BuildSettings):
         return dg.SkipReason(
             f"the published warehouse holds every snapshot folder of {settings.landing}"
         )
+    known = context.instance.get_dynamic_partitions(snapshot_partitions.name)
+    new = [key for key in landing if key not in set(known)]
+    # A schedule cannot ask the daemon to add partitions (a sensor can): it adds them.
+    if new:
+        context.instance.add_dynamic_partitions(snapshot_partitions.name, new)
     run_key = f"daily-{context.scheduled_execution_time:%Y-%m-%d}"
-    return build_request(context.instance, landing, pending, run_key)
+    return range_request(known, new, pending, run_key)
 
 
 @dg.definitions

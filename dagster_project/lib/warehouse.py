@@ -206,12 +206,29 @@ def publish(warehouse: Path) -> Path:
     return warehouse
 
 
+# Build locks this process holds (resolved lock path -> how many holders): the CLI takes
+# the lock before it parses dbt or opens the build log, and the run's resource joins it.
+_HELD_LOCKS: dict[Path, int] = {}
+
+
 @contextmanager
 def build_lock(warehouse: Path) -> Iterator[None]:
-    """Hold the build lock of `warehouse`; a second build refuses with BuildLockedError
-    naming the PID of the build that holds it (written into the lock file)."""
+    """Hold the build lock of `warehouse`; a build in another process refuses with
+    BuildLockedError naming the PID of the build that holds it (written into the lock file).
+
+    Re-entrant within a process: `recurwise build` holds it from before its first step
+    (the dbt parse, the build log) and the run it starts takes it again.
+    """
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock_file = warehouse.with_name(warehouse.name + ".lock")
+    key = lock_file.resolve()
+    if key in _HELD_LOCKS:
+        _HELD_LOCKS[key] += 1
+        try:
+            yield
+        finally:
+            _HELD_LOCKS[key] -= 1
+        return
     # Not truncated on open: the file holds the PID of the build that has the lock. Never
     # through a symlink planted under its name (ELOOP: one message, see runner.run_build).
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
@@ -225,10 +242,12 @@ def build_lock(warehouse: Path) -> Iterator[None]:
                 f"another build of {warehouse} is running (PID {holder}, lock {lock_file}); "
                 "wait for it to finish"
             ) from None
+        _HELD_LOCKS[key] = 1
         try:
             handle.truncate(0)
             handle.write(str(os.getpid()))
             handle.flush()
             yield
         finally:
+            del _HELD_LOCKS[key]
             fcntl.flock(handle, fcntl.LOCK_UN)

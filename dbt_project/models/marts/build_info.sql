@@ -1,6 +1,6 @@
 -- The build's own context in one row (SPEC 5): what "today" was, which snapshots it read,
 -- in which currency and by which conventions, with every setting it ran with. The finance
--- report, the subscription builder and the checks read it instead of working it out again.
+-- report and the subscription builder read it instead of working it out again.
 -- Settings, build filter and version come from the build (defs/dbt.py gives them to the
 -- dbt process); quoted as values, never pasted into the SQL.
 with final as (
