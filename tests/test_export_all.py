@@ -87,7 +87,7 @@ def test_the_manifest_takes_as_of_and_built_at_from_build_info(tmp_path):
         )
         con.execute("create table marts.fct_money as select 12.5::decimal(18, 2) as mrr")
     manifest = export_all_parquet(warehouse, tmp_path / "out")
-    assert (manifest["as_of"], manifest["built_at"]) == ("2026-05-31", "2026-06-01T06:00:00")
+    assert (manifest["as_of"], manifest["built_at"]) == ("2026-05-31", "2026-06-01T06:00:00+00:00")
     assert manifest["as_of_source"] == "build_info"
     money = next(e for e in manifest["marts"] if e["mart"] == "fct_money")
     assert money == {

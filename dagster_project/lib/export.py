@@ -256,6 +256,8 @@ def _build_stamp(con: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, s
         as_of, built_at = con.execute(
             "select as_of_date, built_at from marts.build_info"
         ).fetchone()
+        # build_info keeps built_at in UTC, without a zone (dbt's run_started_at).
+        built_at = built_at if built_at.tzinfo else built_at.replace(tzinfo=UTC)
         return {"as_of": str(as_of), "built_at": built_at.isoformat(), "as_of_source": "build_info"}
     try:
         as_of = con.execute("select max(snapshot_date) from raw.snapshots").fetchone()[0]
