@@ -28,6 +28,7 @@ from dagster_project.lib.outputs import (
     console_text,
     describe_os_error,
 )
+from dagster_project.lib.raw_store import rows_per_object
 from dagster_project.lib.report import report_path
 from dagster_project.lib.settings import SettingError, check_dbt_vars
 from dagster_project.lib.warehouse import (
@@ -38,7 +39,6 @@ from dagster_project.lib.warehouse import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REPORT_KEY_PATH = ["finance_report"]  # defs/report.py (not imported: it loads Dagster)
 DEMO_LANDING = REPO_ROOT / "seeds" / "demo"
 DEFAULT_WAREHOUSE = REPO_ROOT / "data" / "warehouse.duckdb"
 JOB_NAME = "build_warehouse"
@@ -322,6 +322,9 @@ class _Progress:
         self.models_done = 0
         self.refusal: str | None = None  # why the run did not start (the build lock)
         self.report_written = False
+        from dagster_project.defs.report import REPORT_KEY  # with Dagster, when a build runs
+
+        self.report_key = REPORT_KEY
 
     def on_event(self, record) -> None:
         event = record.dagster_event
@@ -333,7 +336,7 @@ class _Progress:
             self.started[step] = time.monotonic()
             if self.status is not None:
                 self.status.update(f"Running {console_text(step)}")
-        elif kind == "ASSET_MATERIALIZATION" and event.asset_key.path == REPORT_KEY_PATH:
+        elif kind == "ASSET_MATERIALIZATION" and event.asset_key == self.report_key:
             self.report_written = True
         elif kind == "ASSET_MATERIALIZATION" and "dbt_models" in step:
             self.models_done += 1
@@ -404,10 +407,7 @@ def _fill_summary(summary: BuildSummary) -> None:
             str(r[0])
             for r in con.execute("select snapshot_date from raw.snapshots order by 1").fetchall()
         ]
-        summary.loads = con.execute(
-            "select object_name, sum(rows_loaded), sum(rows_rejected) from raw._loads "
-            "group by 1 order by 1"
-        ).fetchall()
+        summary.loads = rows_per_object(con)
         tables = [
             r[0]
             for r in con.execute(

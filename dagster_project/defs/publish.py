@@ -7,6 +7,7 @@ import dagster as dg
 
 from dagster_project.defs.dbt import crm_dbt_models, subscription_dbt_models
 from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
+from dagster_project.lib.raw_store import rows_per_object
 from dagster_project.lib.warehouse import PUBLISHED_STORAGE_VERSION, publish
 
 
@@ -53,10 +54,7 @@ def build_summary(con) -> dict[str, object]:
     as_of, last_snapshot = con.execute(
         "select as_of_date, last_snapshot_date from marts.build_info"
     ).fetchone()
-    loads = con.execute(
-        "select object_name, sum(rows_loaded), sum(rows_rejected) from raw._loads "
-        "group by 1 order by 1"
-    ).fetchall()
+    loads = rows_per_object(con)
     marts = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts'"
     ).fetchone()[0]

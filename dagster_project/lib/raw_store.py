@@ -98,6 +98,14 @@ class Neighbours:
     next: date | None
 
 
+def rows_per_object(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
+    """(object, rows loaded, rows rejected) over every load of the warehouse, by object."""
+    return con.execute(
+        "select object_name, sum(rows_loaded)::bigint, sum(rows_rejected)::bigint "
+        "from raw._loads group by 1 order by 1"
+    ).fetchall()
+
+
 def raw_table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """The columns of raw.<table>, in table order."""
     return [

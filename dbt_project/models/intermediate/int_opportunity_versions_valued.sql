@@ -16,12 +16,7 @@ dated_rates as (
 ),
 
 usable_rates as (
-    select
-        upper(trim(iso_code)) as currency_iso_code,
-        conversion_rate,
-        start_date
-    from dated_rates
-    where conversion_rate > 0 and start_date is not null
+    {{ usable_conversion_rates('dated_rates') }}
 ),
 
 versions as (

@@ -38,13 +38,7 @@ month_spine as (
 ),
 
 usable_rates as (
-    select
-        upper(trim(iso_code)) as currency_iso_code,
-        conversion_rate,
-        start_date,
-        next_start_date
-    from dated_rates
-    where conversion_rate > 0 and start_date is not null
+    {{ usable_conversion_rates('dated_rates') }}
 ),
 
 -- Each item in each month it is active on the first or the last day; the measured day is
