@@ -458,11 +458,16 @@ def _draw_movements_by_month(con: duckdb.DuckDBPyConnection, ctx: Context) -> go
             hovertemplate=f"Net new {ctx.hover_money()}<extra></extra>",
         )
     )
+    _mrr_change_by_month_layout(fig, ctx)
+    return fig
+
+
+def _mrr_change_by_month_layout(fig: go.Figure, ctx: Context) -> None:
+    """Stacked MRR changes per month (positive up, negative down, zero line drawn)."""
     _base_layout(fig, ctx, y_title="MRR change")
     fig.update_layout(barmode="relative")
     fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#6c757d")
     fig.update_xaxes(title_text="Month", dtick="M1", tickformat="%b %Y")
-    return fig
 
 
 def _draw_forecast(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figure | None:
@@ -577,10 +582,7 @@ def _draw_bridge_detail(con: duckdb.DuckDBPyConnection, ctx: Context) -> go.Figu
                 hovertemplate=f"{label} {ctx.hover_money()}<extra></extra>",
             )
         )
-    _base_layout(fig, ctx, y_title="MRR change")
-    fig.update_layout(barmode="relative")
-    fig.update_yaxes(rangemode="normal", zeroline=True, zerolinecolor="#6c757d")
-    fig.update_xaxes(title_text="Month", dtick="M1", tickformat="%b %Y")
+    _mrr_change_by_month_layout(fig, ctx)
     return fig
 
 
