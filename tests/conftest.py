@@ -8,6 +8,14 @@ import pytest
 from dagster_project.runner import DEMO_LANDING, prepare_dbt_manifest, run_build
 
 
+def pytest_collection_modifyitems(items):
+    """Mark every test that needs a real build (the demo fixture) `build`: `make test-fast`
+    leaves them out. Tests that run a build themselves carry the mark in their module."""
+    for item in items:
+        if "demo_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.build)
+
+
 def pytest_sessionstart(session):
     """dagster-dbt reads target/manifest.json when defs/dbt.py is imported: parse first,
     so any test may import the definitions on a fresh clone."""
