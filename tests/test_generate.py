@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dagster_project.lib.generate import DEFAULT_END_DATE, generate
+from synthetic_crm import DEFAULT_END_DATE, generate
 
 # SPEC §2, copied here on purpose: the generator must match the spec, not itself.
 SPEC_FIELDS = {
