@@ -1,7 +1,7 @@
 """The customer lifecycle: every opportunity of every account's life (first deals,
 reorders and upgrades within a contract term, renewals won and lost, churn and
-win-backs), the fields each deal carries, its splits and quotes, and the pipeline's day to
-day moves within the snapshot window (close dates that slip or are pulled in, deals lost
+win-backs), the fields each deal carries, its owner splits, and the pipeline's day to day
+moves within the snapshot window (close dates that slip or are pulled in, deals lost
 early and reopened, deletions)."""
 
 from __future__ import annotations
