@@ -51,13 +51,13 @@ bench-quick: $(VENV)/.synced  ## one small benchmark run, to check the script
 	$(VENV)/bin/python benchmarks/run.py --quick
 
 lint: $(VENV)/.synced  ## ruff on the Python code, sqlfluff (dbt templater, duckdb) on the SQL
-	$(VENV)/bin/ruff check dagster_project tests benchmarks
-	$(VENV)/bin/ruff format --check dagster_project tests benchmarks
+	$(VENV)/bin/ruff check dagster_project synthetic_crm tests benchmarks
+	$(VENV)/bin/ruff format --check dagster_project synthetic_crm tests benchmarks
 	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/tests
 
 format: $(VENV)/.synced
-	$(VENV)/bin/ruff format dagster_project tests benchmarks
-	$(VENV)/bin/ruff check --fix dagster_project tests benchmarks
+	$(VENV)/bin/ruff format dagster_project synthetic_crm tests benchmarks
+	$(VENV)/bin/ruff check --fix dagster_project synthetic_crm tests benchmarks
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs .pytest_cache

@@ -46,7 +46,7 @@ CORE_MODELS = (
 def generate_cached(accounts: int) -> tuple[Path, float]:
     """Snapshots for `accounts`, generated once and reused, and the seconds generating
     them took (kept in the cache's marker file)."""
-    from dagster_project.lib.generate import generate
+    from synthetic_crm import generate
 
     landing = CACHE / f"landing-{accounts}-{DAYS}d-s{SEED}"
     marker = landing / ".complete"

@@ -221,7 +221,7 @@ def print_summary(summary: BuildSummary) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from dagster_project.lib.generate import generate
+    from synthetic_crm import generate
 
     kwargs = {"end_date": args.end_date} if args.end_date else {}
     if args.history_days:

@@ -127,8 +127,8 @@ def test_forecast_of_the_latest_snapshot_is_the_current_pipeline(demo_db):
 
 
 def test_demo_shows_every_movement_between_snapshots(demo_db):
-    """The generator moves deals day to day (lib/generate.py): over the demo's three
-    snapshot pairs every movement shows, the counts read from a real build."""
+    """The generator moves deals day to day (synthetic_crm/lifecycle.py): over the demo's
+    three snapshot pairs every movement shows, the counts read from a real build."""
     counts = dict(
         demo_db.execute(
             "select movement, sum(opportunity_count)::integer from marts.fct_pipeline_waterfall "

@@ -26,9 +26,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.lib.generate import generate
 from dagster_project.lib.warehouse import work_path
 from dagster_project.runner import BuildError, run_build
+from synthetic_crm import generate
 
 RECURWISE = Path(sys.executable).parent / "recurwise"
 BUILD_TIMEOUT = 420  # seconds; a build of this landing takes 40-120 s on a busy 2-core machine
