@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 # tests/test_ui.py drives headless Chromium; RECURWISE_CHROMIUM names another executable.
 CHROMIUM := $(or $(RECURWISE_CHROMIUM),/usr/bin/chromium)
 
-.PHONY: demo test ui lint format clean bench bench-quick browser
+.PHONY: demo test test-fast ui lint format clean bench bench-quick browser
 
 $(UV):
 	python3 -m venv .tools
@@ -25,6 +25,9 @@ demo: $(VENV)/.synced  ## build the bundled demo snapshots into data/warehouse.d
 
 test: $(VENV)/.synced browser  ## the whole test suite (unit, dbt, end-to-end)
 	$(VENV)/bin/python -m pytest
+
+test-fast: $(VENV)/.synced  ## pure functions and the dbt unit tests on an empty warehouse, no build
+	$(VENV)/bin/python -m pytest -m "not build"
 
 # Debian's chromium for the browser test, where this machine allows it (root + apt-get).
 # Where it does not, the test is skipped with its reason (it fails in CI: .ci/run).
