@@ -808,3 +808,12 @@ def test_pinned_demo_figures(demo_db):
         "select sum(mrr), sum(arr), sum(tcv) from marts.fct_opportunities where is_won"
     ).fetchone()
     assert won == (Decimal("614616.89"), Decimal("7375402.68"), Decimal("15125197.87"))
+
+
+def test_every_reconciliation_has_its_sql_file_and_no_file_is_orphaned():
+    from dagster_project.lib.expectations.marts import RECONCILIATIONS
+    from dagster_project.lib.expectations.rules import SQL_DIR
+
+    files = {path.stem for path in SQL_DIR.glob("*.sql")}
+    assert files == {r.name for r in RECONCILIATIONS}
+    assert all("{limit}" in (SQL_DIR / f"{name}.sql").read_text() for name in files)
