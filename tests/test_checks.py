@@ -51,7 +51,7 @@ def check(con, asset: str, name: str, limit: int = ex.FRAME_ROWS) -> ex.Outcome:
 
 
 def test_validate_frame_takes_pandas_and_polars_and_names_failing_rows():
-    suite = ex.at_least_suite("t", {"mrr": (0, "mrr is not negative")})
+    suite = ex.reconciliation_suite("t", minimums={"mrr": (0, "mrr is not negative")})
     rows = {"line_item_id": ["a", "b", "c"], "mrr": [10.0, -5.0, 0.0]}
     for frame in (pd.DataFrame(rows), pl.DataFrame(rows)):
         outcome = ex.validate_frame(frame, suite, ["line_item_id"])
@@ -64,7 +64,7 @@ def test_validate_frame_takes_pandas_and_polars_and_names_failing_rows():
 
 
 def test_a_truncated_frame_reports_at_least():
-    suite = ex.at_least_suite("t", {"mrr": (0, "mrr is not negative")})
+    suite = ex.reconciliation_suite("t", minimums={"mrr": (0, "mrr is not negative")})
     outcome = ex.validate_frame(pl.DataFrame({"mrr": [-1.0, -2.0]}), suite, frame_limit=2)
     assert "at least 2 of 2 rows fail" in outcome.summary
 
@@ -215,6 +215,62 @@ def test_a_line_with_a_schedule_but_no_rows_fails(con):
     assert not outcome.success
     assert "a line with a schedule has rows" in outcome.summary
     assert "line_item_id=l2" in outcome.summary
+
+
+ENTERED_COLUMNS = (
+    "line_item_id varchar, schedule_type varchar, installment_number integer, "
+    "is_generated boolean, quantity decimal(18,4), revenue_original decimal(18,2)"
+)
+SOURCE_SCHEDULE_COLUMNS = (
+    "schedule_id varchar, line_item_id varchar, type varchar, quantity decimal(18,4), "
+    "revenue double"
+)
+# Line l1's entered schedule in the source file: two Both rows and one Revenue row.
+SOURCE_SCHEDULE_ROWS = [
+    ("s1", "l1", "Both", 2, 100.004),
+    ("s2", "l1", "both", 3, 150),
+    ("s3", "l1", "Revenue", None, 50),
+    ("s9", "l9", "Revenue", None, 70),  # a line the marts left out (opportunity gone)
+]
+
+
+def entered_schedule_tables(con, installments: list[tuple]) -> None:
+    make_table(con, "marts.fct_line_items", "line_item_id varchar", [("l1",), ("l2",)])
+    make_table(con, "marts.schedule_errors", "line_item_id varchar, message varchar", [])
+    make_table(con, "staging.stg_crm__opportunity_line_item_schedules",
+               SOURCE_SCHEDULE_COLUMNS, SOURCE_SCHEDULE_ROWS)  # fmt: skip
+    make_table(con, "marts.fct_schedules", ENTERED_COLUMNS, installments)
+
+
+# l1 as the mart should have it: quantity 2 + 3, revenue 100.00 + 150 + 50; l2 generated.
+ENTERED_ROWS = [
+    ("l1", "quantity", 1, False, 2, None),
+    ("l1", "quantity", 2, False, 3, None),
+    ("l1", "revenue", 1, False, None, 100.00),
+    ("l1", "revenue", 2, False, None, 150),
+    ("l1", "revenue", 3, False, None, 50),
+    ("l2", "revenue", 1, True, None, 10),
+]
+
+
+def test_entered_schedules_match_the_source_file(con):
+    entered_schedule_tables(con, ENTERED_ROWS)
+    outcome = check(con, "marts.fct_schedules", "entered_schedules_match_the_source")
+    assert outcome.success, outcome.summary
+
+
+def test_an_entered_schedule_row_lost_or_changed_fails(con):
+    # The Revenue-only row s3 is lost and s1's revenue became 10.00 more.
+    rows = [r for r in ENTERED_ROWS if r[:3] != ("l1", "revenue", 3)]
+    rows = [(*r[:5], 110.00) if r[:3] == ("l1", "revenue", 1) else r for r in rows]
+    entered_schedule_tables(con, rows)
+    outcome = check(con, "marts.fct_schedules", "entered_schedules_match_the_source")
+    assert not outcome.success
+    assert "every source schedule row has its installment: 1 of 2 rows fail" in outcome.summary
+    assert "line_item_id=l1, schedule_type=revenue, source_rows=3, entered_rows=2" in (
+        outcome.summary
+    )
+    assert "add up to the source file's schedule rows: 1 of 2 rows fail" in outcome.summary
 
 
 # --- fct_opportunities and fct_line_items ---------------------------------------------------
@@ -658,7 +714,10 @@ def test_restatements_explain_the_month_close(con):
 BLOCKING = {
     "marts.fct_opportunities": {"mrr_and_tcv_match_line_items"},
     "marts.fct_line_items": {"mrr_only_on_recurring_lines"},
-    "marts.fct_schedules": {"installments_sum_to_line_totals"},
+    "marts.fct_schedules": {
+        "installments_sum_to_line_totals",
+        "entered_schedules_match_the_source",
+    },
     "marts.fct_opportunity_splits": {"validated_splits_sum_to_opportunity_totals"},
     "marts.fct_mrr_forecast_by_close_month": {"totals_match_opportunities"},
     "marts.fct_subscription_items": {"versions_do_not_overlap"},

@@ -13,11 +13,9 @@ from dagster_project.lib.expectations.marts import mart_rules
 from dagster_project.lib.expectations.raw import raw_rules
 from dagster_project.lib.expectations.rules import Rule, run_rule, set_as_of
 from dagster_project.lib.expectations.suites import (
-    at_least_suite,
     no_rows_suite,
     raw_object_suite,
-    within_tolerance_suite,
-    zero_suite,
+    reconciliation_suite,
 )
 
 
@@ -31,15 +29,13 @@ __all__ = [
     "Outcome",
     "Rule",
     "all_rules",
-    "at_least_suite",
     "mart_rules",
     "no_rows_suite",
     "preload",
     "raw_object_suite",
     "raw_rules",
+    "reconciliation_suite",
     "run_rule",
     "set_as_of",
     "validate_frame",
-    "within_tolerance_suite",
-    "zero_suite",
 ]

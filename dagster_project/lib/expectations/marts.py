@@ -13,18 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dagster_project.lib.expectations.rules import Rule, asset_of, rule_sql, warning_rows_rule
-from dagster_project.lib.expectations.suites import (
-    at_least_suite,
-    within_tolerance_suite,
-    zero_suite,
-)
+from dagster_project.lib.expectations.suites import reconciliation_suite
 
 
 @dataclass(frozen=True)
 class Reconciliation:
     """A blocking rule of one mart whose SQL is sql/<name>.sql. Its frame's columns are
-    judged by one of: `zero` (column → what it means; must be 0), `tolerance` (difference →
-    (tolerance column, what it means)) or `minimums` (column → (minimum, what it means))."""
+    judged by `zero` (column → what it means; must be 0), `tolerance` (difference →
+    (tolerance column, what it means)) and `minimums` (column → (minimum, what it means))."""
 
     table: str
     name: str
@@ -49,11 +45,7 @@ class Reconciliation:
 
     def _suite(self) -> Callable:
         name = f"{self.table}.{self.name}"
-        if self.tolerance is not None:
-            return lambda: within_tolerance_suite(name, self.tolerance)
-        if self.minimums is not None:
-            return lambda: at_least_suite(name, self.minimums)
-        return lambda: zero_suite(name, self.zero or {})
+        return lambda: reconciliation_suite(name, self.zero, self.tolerance, self.minimums)
 
 
 RECONCILIATIONS = (
@@ -93,6 +85,26 @@ RECONCILIATIONS = (
             "difference": "installments sum to the line total",
             "difference_original": "revenue installments sum to the line total in the "
             "opportunity's currency",
+        },
+    ),
+    Reconciliation(
+        "marts.fct_schedules",
+        "entered_schedules_match_the_source",
+        "Entered schedules are authoritative (SPEC 4.4): per line and type, the rows not "
+        "generated add up to the current OpportunityLineItemSchedule file's rows (a Both "
+        "row counts for each type) in the opportunity's currency, row for row.",
+        index_columns=("line_item_id", "schedule_type", "source_rows", "entered_rows"),
+        reads=(
+            "staging.stg_crm__opportunity_line_item_schedules",
+            "marts.fct_line_items",
+            "marts.schedule_errors",
+        ),
+        zero={"missing_rows": "every source schedule row has its installment"},
+        tolerance={
+            "abs_difference": (
+                "rounding_tolerance",
+                "entered installments add up to the source file's schedule rows",
+            )
         },
     ),
     Reconciliation(

@@ -1,5 +1,6 @@
 """The Great Expectations suites the rules judge their frames with: a raw object's rows, an
-empty frame, columns that must be 0, at least a minimum, or within a tolerance."""
+empty frame, and a reconciliation's columns (exactly 0, at least a minimum, or within a
+tolerance)."""
 
 from __future__ import annotations
 
@@ -59,9 +60,7 @@ def no_rows_suite(name: str, what: str) -> ExpectationSuite:
     return _suite(name, [gxe.ExpectTableRowCountToEqual(value=0, description=what)])
 
 
-def zero_suite(name: str, columns: dict[str, str]) -> ExpectationSuite:
-    """Every listed column (a difference, an excess) is exactly 0; nulls are failures too."""
-    _, gxe = gx_modules()
+def _zero(gxe, columns: dict[str, str]) -> list:
     expectations: list = []
     for column, what in columns.items():
         expectations.append(
@@ -72,34 +71,43 @@ def zero_suite(name: str, columns: dict[str, str]) -> ExpectationSuite:
         expectations.append(
             gxe.ExpectColumnValuesToNotBeNull(column=column, description=f"{what} (not null)")
         )
-    return _suite(name, expectations)
+    return expectations
 
 
-def at_least_suite(name: str, minimums: dict[str, tuple[float, str]]) -> ExpectationSuite:
-    """Each column is at least its minimum (nulls are not judged)."""
+def _at_least(gxe, minimums: dict[str, tuple[float, str]]) -> list:
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column=column, min_value=minimum, description=what)
+        for column, (minimum, what) in minimums.items()
+    ]
+
+
+def _within_tolerance(gxe, pairs: dict[str, tuple[str, str]]) -> list:
+    return [
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=tolerance,
+            column_B=difference,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            description=what,
+        )
+        for difference, (tolerance, what) in pairs.items()
+    ]
+
+
+def reconciliation_suite(
+    name: str,
+    zero: dict[str, str] | None = None,
+    tolerance: dict[str, tuple[str, str]] | None = None,
+    minimums: dict[str, tuple[float, str]] | None = None,
+) -> ExpectationSuite:
+    """A reconciliation's frame: `zero` columns (→ what they mean) are exactly 0, nulls
+    failing too; each `tolerance` difference column (→ (tolerance column, what it means))
+    is within its tolerance; each `minimums` column (→ (minimum, what it means)) is at
+    least its minimum, nulls not judged."""
     _, gxe = gx_modules()
     return _suite(
         name,
-        [
-            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=minimum, description=what)
-            for column, (minimum, what) in minimums.items()
-        ],
-    )
-
-
-def within_tolerance_suite(name: str, pairs: dict[str, tuple[str, str]]) -> ExpectationSuite:
-    """For each (difference column → (tolerance column, words)): |difference| ≤ tolerance."""
-    _, gxe = gx_modules()
-    return _suite(
-        name,
-        [
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=tolerance,
-                column_B=difference,
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-                description=what,
-            )
-            for difference, (tolerance, what) in pairs.items()
-        ],
+        _zero(gxe, zero or {})
+        + _within_tolerance(gxe, tolerance or {})
+        + _at_least(gxe, minimums or {}),
     )
