@@ -85,10 +85,11 @@ def test_job_schedule_and_checks(definitions):
     assert raw.partitions_def.name == "snapshots"
     assert definitions.resolve_schedule_def("daily_build").job_name == JOB_NAME
     checks = {k.name for k in definitions.resolve_asset_graph().asset_check_keys}
-    # Unique keys of the money marts: the SQL + Great Expectations rule (one check, not a
-    # dbt test as well); other dbt data tests are asset checks too.
+    # Unique keys of the money marts: a dbt test beside the model, named for the check
+    # (one owner, no Python rule as well); every dbt data test is an asset check.
     assert "unique_opportunity_id" in checks
     assert "unique_fct_opportunities_opportunity_id" not in checks
+    assert "mrr_and_tcv_match_line_items" in checks
     assert any(name.startswith("accepted_values_fct_subscriptions_status") for name in checks)
 
 

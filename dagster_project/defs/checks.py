@@ -1,4 +1,4 @@
-"""Asset checks: the Great Expectations rules of lib/expectations.py on raw and marts (SPEC 8).
+"""Asset checks: the Great Expectations rules of lib/expectations/ on raw and marts (SPEC 8).
 
 One multi-asset check per checked asset (one step each); every rule is its own check in the
 UI. A failed rule of a blocking kind reports severity ERROR: Dagster then fails the check
