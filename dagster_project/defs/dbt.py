@@ -30,7 +30,13 @@ dbt_project.prepare_if_dev()
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """Asset key = [schema, model]; group = the model's folder (staging, intermediate, marts)."""
+    """Asset key = [schema, model]; group = the model's layer, its top folder (staging,
+    intermediate, marts).
+
+    A group per layer, not per domain: the layers are what a run builds in order and what
+    the builder asset sits between; a mart's domain (its folder under marts/) reaches
+    Dagster as the dbt tag dagster-dbt turns into an asset tag (`tag:revenue`).
+    """
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -122,8 +128,9 @@ def _start_from_latest_parse(target: Path) -> None:
 
 
 # The subscription builder (a Python asset) sits between two dbt layers: everything it does
-# not feed builds first, then the models on top of its tables. Two explicit selections keep
-# the order plain instead of leaving Dagster to split one dbt asset around a cycle.
+# not feed builds first, then the models on top of its tables (from their staging models in
+# models/staging/subscription_build on). Two explicit selections keep the order plain
+# instead of leaving Dagster to split one dbt asset around a cycle.
 AFTER_SUBSCRIPTIONS = "source:subscription_build+"
 
 

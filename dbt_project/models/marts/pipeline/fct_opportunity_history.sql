@@ -9,7 +9,7 @@ snapshots as (
     select
         snapshot_date,
         row_number() over (order by snapshot_date) as snapshot_number
-    from {{ source('crm', 'snapshots') }}
+    from {{ ref('stg_crm__snapshots') }}
     where snapshot_date <= {{ as_of_date() }}
 ),
 

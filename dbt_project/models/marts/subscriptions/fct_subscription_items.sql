@@ -1,14 +1,14 @@
 -- Subscription item versions (SPEC 4.8): a replaced or upgraded item keeps its old version,
 -- so MRR history stays true. Prices are the source line's, converted at its close date.
 with items as (
-    select * from {{ source('subscription_build', 'subscription_build_items') }}
+    select * from {{ ref('stg_subscription_build__items') }}
 ),
 
 subscriptions as (
     select
         subscription_id,
         master_account_id
-    from {{ source('subscription_build', 'subscription_build_subscriptions') }}
+    from {{ ref('stg_subscription_build__subscriptions') }}
 ),
 
 final as (

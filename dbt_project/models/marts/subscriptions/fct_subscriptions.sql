@@ -1,6 +1,6 @@
 -- Subscriptions built by the subscription builder (SPEC 4.8), one row per subscription.
 with subscriptions as (
-    select * from {{ source('subscription_build', 'subscription_build_subscriptions') }}
+    select * from {{ ref('stg_subscription_build__subscriptions') }}
 ),
 
 final as (

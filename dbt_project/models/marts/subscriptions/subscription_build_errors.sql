@@ -1,6 +1,6 @@
 -- Sources the subscription builder skipped, with the reason (SPEC 4.8).
 with errors as (
-    select * from {{ source('subscription_build', 'subscription_build_errors') }}
+    select * from {{ ref('stg_subscription_build__errors') }}
 ),
 
 final as (
