@@ -25,8 +25,3 @@
 {% macro quarter_index(date_column) -%}
     (extract(year from {{ date_column }}) * 4 + extract(quarter from {{ date_column }}) - 1)
 {%- endmacro %}
-
-{#- An Order status that counts as nothing (SPEC 4.6): Cancelled (or Canceled), any case. -#}
-{% macro is_cancelled_order_status(status_column) -%}
-    coalesce(lower(trim({{ status_column }})) in ('cancelled', 'canceled'), false)
-{%- endmacro %}
