@@ -88,7 +88,7 @@ final as (
     select
         snapshot_date,
         close_month,
-        cast({{ dbt.datediff('snapshot_date', 'last_day(close_month)', 'day') }} as integer) as days_before_month_end,  -- noqa: LT05
+        {{ days_between('snapshot_date', 'last_day(close_month)') }} as days_before_month_end,
         method,
         cast(method_order as integer) as method_order,
         cast(forecast_amount as decimal(18, 2)) as forecast_amount,

@@ -7,7 +7,7 @@ with by_owner as (
 closed as (
     select
         *,
-        {{ dbt.datediff('snapshot_date', 'last_day(close_month)', 'day') }} as lead_days,  -- noqa: LT05
+        {{ days_between('snapshot_date', 'last_day(close_month)') }} as lead_days,
         case
             when actual_amount != 0
                 then 100 * abs(forecast_amount - actual_amount) / abs(actual_amount)

@@ -97,7 +97,7 @@ final as (
             as date
         ) as notice_date,
         e.activated_date,
-        cast({{ dbt.datediff('ao.as_of_date', 'e.end_date', 'day') }} as integer) as days_to_end,  -- noqa: LT05
+        {{ days_between('ao.as_of_date', 'e.end_date') }} as days_to_end,
         {{ quarter_label('e.end_date') }} as end_quarter,
         cast({{ quarter_index('e.end_date') }} - {{ quarter_index('ao.as_of_date') }} as integer)
             as quarters_from_as_of,

@@ -84,7 +84,11 @@ whole_months as (
         {{ dbt.datediff('extension_start', 'extension_stop', 'month') }}
         - case
             when cast(
-                {{ dbt.dateadd('month', dbt.datediff('extension_start', 'extension_stop', 'month'), 'extension_start') }}  -- noqa: LT05
+                {{ dbt.dateadd(
+                    'month',
+                    dbt.datediff('extension_start', 'extension_stop', 'month'),
+                    'extension_start'
+                ) }}
                 as date
             ) > extension_stop then 1
             else 0
@@ -95,8 +99,8 @@ whole_months as (
 anchored as (
     select
         *,
-        cast({{ dbt.dateadd('month', 'whole_months', 'extension_start') }} as date) as month_anchor,  -- noqa: LT05
-        cast({{ dbt.dateadd('month', 'whole_months + 1', 'extension_start') }} as date) as next_month_anchor  -- noqa: LT05
+        cast({{ dbt.dateadd('month', 'whole_months', 'extension_start') }} as date) as month_anchor,
+        cast({{ dbt.dateadd('month', 'whole_months + 1', 'extension_start') }} as date) as next_month_anchor
     from whole_months
 ),
 
@@ -105,8 +109,8 @@ extended as (
     select
         *,
         cast(whole_months as double)
-        + cast({{ dbt.datediff('month_anchor', 'extension_stop', 'day') }} as double)  -- noqa: LT05
-        / cast({{ dbt.datediff('month_anchor', 'next_month_anchor', 'day') }} as double)  -- noqa: LT05
+        + cast({{ days_between('month_anchor', 'extension_stop') }} as double)
+        / cast({{ days_between('month_anchor', 'next_month_anchor') }} as double)
             as extension_months
     from anchored
 ),
@@ -119,8 +123,7 @@ final as (
         source_id,
         end_date,
         common_end_date,
-        cast({{ dbt.datediff('end_date', 'common_end_date', 'day') }} as integer)  -- noqa: LT05
-            as extension_days,
+        {{ days_between('end_date', 'common_end_date') }} as extension_days,
         cast(round(extension_months, 4) as decimal(18, 4)) as extension_months,
         cast(round(mrr, 2) as decimal(18, 2)) as mrr,
         cast(round(mrr * cast(extension_months as decimal(38, 10)), 2) as decimal(18, 2))

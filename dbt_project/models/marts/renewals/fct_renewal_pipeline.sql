@@ -15,10 +15,10 @@ as_of as (
 windows as (
     select
         as_of_date,
-        cast({{ dbt.dateadd('day', horizon_days, 'as_of_date') }} as date) as horizon_end_date,  -- noqa: LT05
-        cast({{ dbt.date_trunc('quarter', 'as_of_date') }} as date) as current_quarter_start,  -- noqa: LT05
+        cast({{ dbt.dateadd('day', horizon_days, 'as_of_date') }} as date) as horizon_end_date,
+        cast({{ dbt.date_trunc('quarter', 'as_of_date') }} as date) as current_quarter_start,
         cast(
-            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 6, dbt.date_trunc('quarter', 'as_of_date'))) }}  -- noqa: LT05
+            {{ dbt.dateadd('day', -1, dbt.dateadd('month', 6, dbt.date_trunc('quarter', 'as_of_date'))) }}
             as date
         ) as next_quarter_end
     from as_of
@@ -33,7 +33,7 @@ final as (
         r.account_id,
         r.end_date,
         r.notice_date,
-        cast({{ dbt.datediff('w.as_of_date', 'r.end_date', 'day') }} as integer) as days_to_end,  -- noqa: LT05
+        {{ days_between('w.as_of_date', 'r.end_date') }} as days_to_end,
         {{ quarter_label('r.end_date') }} as end_quarter,
         cast(r.arr as decimal(18, 2)) as arr,
         r.renewal_opportunity_id,

@@ -35,16 +35,16 @@ due as (
 
 final as (
     select
-        d.master_account_id as "AccountId",  -- noqa: CP02
+        d.master_account_id as "AccountId",
         left(
             coalesce(a.account_name, d.master_account_id) || ' - Renewal '
             || cast(d.end_date as varchar),
             120
-        ) as "Name",  -- noqa: CP02
-        'Renewal' as "Type",  -- noqa: CP02
-        {{ sql_string(var("renewal_stage_name")) }} as "StageName",  -- noqa: CP02
-        d.end_date as "CloseDate",  -- noqa: CP02
-        cast(d.arr as decimal(18, 2)) as "Amount"  -- noqa: CP02
+        ) as "Name",
+        'Renewal' as "Type",
+        {{ sql_string(var("renewal_stage_name")) }} as "StageName",
+        d.end_date as "CloseDate",
+        cast(d.arr as decimal(18, 2)) as "Amount"
     from due as d
     left join accounts as a on d.master_account_id = a.account_id
 )

@@ -32,8 +32,9 @@ opportunity_snapshots as (
     select * from {{ ref('stg_crm__opportunity_snapshots') }}
 ),
 
--- Used at line grain only (var potential_subscription_grain = 'line_item').
-line_item_snapshots as (  -- noqa: ST03
+-- Used at line grain only (var potential_subscription_grain = 'line_item'); defined at
+-- either grain so dbt's parse sees the ref whichever grain a build runs with.
+line_item_snapshots as (  -- unused at opportunity grain, kept for the parse -- noqa: ST03
     select * from {{ ref('stg_crm__opportunity_line_item_snapshots') }}
 ),
 
