@@ -1,7 +1,8 @@
 """dbt assets: staging, intermediate and marts models of dbt_project/, built with `dbt build`.
 
-Each model is keyed by its layer (schema) and grouped by its folder; dbt sources point at
-the ingest assets (meta.dagster.asset_key), and dbt tests become Dagster asset checks.
+Each model is keyed and grouped by its layer (schema, top folder), a mart also tagged with its
+domain; dbt sources point at the assets that fill them (meta.dagster.asset_key: the ingest
+assets, the subscription builder), and dbt tests become Dagster asset checks.
 """
 
 import json
