@@ -27,6 +27,30 @@ EXPECTED_GROUPS = {
     },
     "publish": {"published_warehouse", "finance_report"},
 }
+# The marts by domain: their folder under models/marts/ and their dbt (= asset) tag.
+# build_info, at the root, describes the whole build and has no domain.
+EXPECTED_DOMAINS = {
+    "pipeline": {
+        "fct_opportunities", "fct_line_items", "fct_schedules", "schedule_errors",
+        "fct_revenue_schedule_monthly", "fct_opportunity_splits", "split_errors",
+        "fct_mrr_forecast_by_close_month", "fct_opportunity_history", "fct_pipeline_waterfall",
+        "fct_forecast_accuracy", "fct_forecast_accuracy_by_owner", "fct_quotes", "fct_orders",
+    },
+    "revenue": {
+        "fct_mrr_monthly", "fct_mrr_movements", "fct_mrr_bridge_detail",
+        "fct_mrr_forecast_monthly", "fct_retention_ttm", "fct_cohort_retention",
+        "fct_month_close", "fct_restatements",
+    },
+    "subscriptions": {
+        "fct_subscriptions", "fct_subscription_items", "subscription_build_errors",
+        "fct_potential_subscriptions",
+    },
+    "renewals": {
+        "fct_contracts", "fct_renewal_pipeline", "renewal_opportunities_to_create",
+        "fct_cotermination_proposals",
+    },
+    "customers": {"dim_accounts", "new_logo_opportunities", "new_logo_orders", "new_logo_quotes"},
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +67,14 @@ def test_asset_groups_and_keys(definitions):
         groups.setdefault(node.group_name, set()).add(key.to_user_string())
     for group, keys in EXPECTED_GROUPS.items():
         assert groups[group] == keys
-    assert {"staging/stg_crm__opportunities", "staging/stg_crm__accounts"} <= groups["staging"]
+    assert {
+        "staging/stg_crm__opportunities",
+        "staging/stg_crm__accounts",
+        "staging/stg_crm__snapshots",
+        "staging/stg_subscription_build__subscriptions",
+        "staging/stg_subscription_build__items",
+        "staging/stg_subscription_build__errors",
+    } <= groups["staging"]
     assert {
         "marts/fct_opportunities",
         "marts/dim_accounts",
@@ -64,14 +95,46 @@ def test_asset_groups_and_keys(definitions):
     assert groups["reference"] == {"reference/stage_defaults"}
 
 
+def test_marts_by_domain(definitions):
+    """Each mart in one domain folder, tagged with it; the group stays the layer (marts)."""
+    graph = definitions.resolve_asset_graph()
+    domains: dict[str, set[str]] = {}
+    untagged = set()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.group_name != "marts":
+            continue
+        tags = set(node.tags) & set(EXPECTED_DOMAINS)
+        assert len(tags) <= 1, (key, tags)
+        if tags:
+            domains.setdefault(tags.pop(), set()).add(key.path[-1])
+        else:
+            untagged.add(key.path[-1])
+    assert domains == EXPECTED_DOMAINS
+    assert untagged == {"build_info"}
+
+
 def test_lineage_runs_ingest_to_dbt_to_publish(definitions):
     graph = definitions.resolve_asset_graph()
     staging = graph.get(dg.AssetKey(["staging", "stg_crm__opportunities"]))
     assert dg.AssetKey(["raw", "opportunity"]) in staging.parent_keys
     builder = graph.get(dg.AssetKey(["intermediate", "subscription_build_items"]))
-    assert dg.AssetKey(["marts", "fct_line_items"]) in builder.parent_keys
+    assert builder.parent_keys == {
+        dg.AssetKey(["intermediate", "int_opportunities_won"]),
+        dg.AssetKey(["intermediate", "int_line_items_won"]),
+        dg.AssetKey(["marts", "build_info"]),
+    }
+    # The builder's tables enter dbt as a source (meta.dagster.asset_key) read only by
+    # staging models, which build after the builder, in the second dbt selection.
+    staged_items = graph.get(dg.AssetKey(["staging", "stg_subscription_build__items"]))
+    assert staged_items.parent_keys == {dg.AssetKey(["intermediate", "subscription_build_items"])}
     items = graph.get(dg.AssetKey(["marts", "fct_subscription_items"]))
-    assert dg.AssetKey(["intermediate", "subscription_build_items"]) in items.parent_keys
+    assert dg.AssetKey(["staging", "stg_subscription_build__items"]) in items.parent_keys
+    assert not any(key.path[0] == "intermediate" for key in items.parent_keys)
+    after = definitions.resolve_assets_def(staged_items.key)
+    assert after.op.name == "subscription_dbt_models"
+    before = definitions.resolve_assets_def(dg.AssetKey(["intermediate", "int_line_items_won"]))
+    assert before.op.name == "crm_dbt_models"
     publish = graph.get(dg.AssetKey(["published_warehouse"]))
     assert dg.AssetKey(["marts", "fct_opportunities"]) in publish.parent_keys
 

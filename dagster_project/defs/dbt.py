@@ -1,7 +1,8 @@
 """dbt assets: staging, intermediate and marts models of dbt_project/, built with `dbt build`.
 
-Each model is keyed by its layer (schema) and grouped by its folder; dbt sources point at
-the ingest assets (meta.dagster.asset_key), and dbt tests become Dagster asset checks.
+Each model is keyed and grouped by its layer (schema, top folder), a mart also tagged with its
+domain; dbt sources point at the assets that fill them (meta.dagster.asset_key: the ingest
+assets, the subscription builder), and dbt tests become Dagster asset checks.
 """
 
 import json
@@ -30,7 +31,13 @@ dbt_project.prepare_if_dev()
 
 
 class LayerTranslator(DagsterDbtTranslator):
-    """Asset key = [schema, model]; group = the model's folder (staging, intermediate, marts)."""
+    """Asset key = [schema, model]; group = the model's layer, its top folder (staging,
+    intermediate, marts).
+
+    A group per layer, not per domain: the layers are what a run builds in order and what
+    the builder asset sits between; a mart's domain (its folder under marts/) reaches
+    Dagster as the dbt tag dagster-dbt turns into an asset tag (`tag:revenue`).
+    """
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -122,8 +129,9 @@ def _start_from_latest_parse(target: Path) -> None:
 
 
 # The subscription builder (a Python asset) sits between two dbt layers: everything it does
-# not feed builds first, then the models on top of its tables. Two explicit selections keep
-# the order plain instead of leaving Dagster to split one dbt asset around a cycle.
+# not feed builds first, then the models on top of its tables (from their staging models in
+# models/staging/subscription_build on). Two explicit selections keep the order plain
+# instead of leaving Dagster to split one dbt asset around a cycle.
 AFTER_SUBSCRIPTIONS = "source:subscription_build+"
 
 

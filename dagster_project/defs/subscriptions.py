@@ -1,9 +1,11 @@
 """The subscription builder asset: JustOn's rules (SPEC 4.8) over polars, between dbt layers.
 
-It reads the won opportunities that pass the build filter and their priced lines from the
-work file, runs the pure fold of lib/subscriptions.py, and writes its result to
-intermediate.subscription_build_* tables; the dbt marts fct_subscriptions,
-fct_subscription_items and subscription_build_errors publish them with contracts.
+It reads the won opportunities that pass the build filter (dbt's int_opportunities_won)
+and their lines (int_line_items_won) from the work file, runs the pure fold of
+lib/subscriptions.py, and writes its result to intermediate.subscription_build_* tables;
+dbt stages them (models/staging/subscription_build) and the marts fct_subscriptions,
+fct_subscription_items and subscription_build_errors publish them with contracts. The
+rules that shape its input live in those dbt models, not here.
 """
 
 import dagster as dg
@@ -20,58 +22,44 @@ BUILD_TABLES = {
     "subscription_build_errors": "Sources the builder skipped, with the reason.",
     "subscription_build_sources": "Each built source with the use case applied to it.",
 }
-# The models the builder reads (SOURCES_SQL, LINES_SQL, the as-of date), keyed as the dbt
-# manifest keys them.
-BUILD_INPUTS = [
-    get_asset_key_for_model([crm_dbt_models], model)
-    for model in (
-        "fct_line_items",
-        "stg_crm__opportunities",
-        "stg_crm__opportunity_line_items",
-        "stg_crm__products",
-        "int_accounts_mastered",
-        "build_info",
-    )
-]
+# What the builder reads, keyed as the dbt manifest keys them: the won opportunities and
+# their lines (every rule that shapes them lives in those dbt models) and the as-of date.
+WON_OPPORTUNITIES_KEY = get_asset_key_for_model([crm_dbt_models], "int_opportunities_won")
+WON_LINE_ITEMS_KEY = get_asset_key_for_model([crm_dbt_models], "int_line_items_won")
+BUILD_INFO_KEY = get_asset_key_for_model([crm_dbt_models], "build_info")
+SOURCE_COLUMNS = (
+    "opportunity_id",
+    "master_account_id",
+    "use_case",
+    "start_date",
+    "close_date",
+    "term_months",
+)
+LINE_COLUMNS = (
+    "line_item_id",
+    "opportunity_id",
+    "product_id",
+    "order_no",
+    "quantity",
+    "net_unit_price",
+    "mrr",
+    "is_recurring",
+    "term_months",
+    "service_date",
+    "is_excluded_from_upgrade",
+)
 
-SOURCES_SQL = """
-select
-    o.opportunity_id,
-    m.master_account_id,
-    o.use_case,
-    o.start_date,
-    o.close_date,
-    o.term_months
-from staging.stg_crm__opportunities as o
-left join intermediate.int_accounts_mastered as m on o.account_id = m.account_id
-where o.is_won and ({build_filter})
-"""
 
-LINES_SQL = """
-select
-    l.line_item_id,
-    l.opportunity_id,
-    l.product_id,
-    s.order_no,
-    l.quantity,
-    l.net_unit_price,
-    l.mrr,
-    l.is_recurring,
-    cast(l.term_months as double) as term_months,
-    s.service_date,
-    coalesce(s.is_excluded_from_upgrade, p.is_excluded_from_upgrade, false)
-        as is_excluded_from_upgrade
-from marts.fct_line_items as l
-inner join staging.stg_crm__opportunity_line_items as s on l.line_item_id = s.line_item_id
-left join staging.stg_crm__products as p on l.product_id = p.product_id
-"""
+def _relation(key: dg.AssetKey) -> str:
+    """The table of a dbt model: its asset key is [schema, model] (defs/dbt.py)."""
+    return ".".join(key.path)
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             key=dg.AssetKey(["intermediate", table]),
-            deps=BUILD_INPUTS,
+            deps=[WON_OPPORTUNITIES_KEY, WON_LINE_ITEMS_KEY, BUILD_INFO_KEY],
             group_name="intermediate",
             owners=["team:revenue-operations"],
             kinds={"polars", "duckdb"},
@@ -93,10 +81,17 @@ def subscription_build(
     except BuildFilterError as exc:
         raise dg.Failure(description=str(exc)) from None
     with warehouse.connect() as con:
-        sources = con.sql(SOURCES_SQL.format(build_filter=build_filter)).pl()
-        lines = con.sql(LINES_SQL).pl().join(sources.select("opportunity_id"), on="opportunity_id")
-        # The build's "today", as the dbt models have it (marts.build_info).
-        as_of = con.execute("select as_of_date from marts.build_info").fetchone()[0]
+        sources = con.sql(
+            f"select {', '.join(SOURCE_COLUMNS)} from {_relation(WON_OPPORTUNITIES_KEY)} "
+            f"where {build_filter}"
+        ).pl()
+        lines = (
+            con.sql(f"select {', '.join(LINE_COLUMNS)} from {_relation(WON_LINE_ITEMS_KEY)}")
+            .pl()
+            .join(sources.select("opportunity_id"), on="opportunity_id")
+        )
+        # The build's "today", as the dbt models have it.
+        as_of = con.execute(f"select as_of_date from {_relation(BUILD_INFO_KEY)}").fetchone()[0]
         result = build_subscriptions(sources, lines, as_of)
         frames = {
             "subscription_build_subscriptions": result.subscriptions,

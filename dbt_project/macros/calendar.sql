@@ -1,6 +1,7 @@
 {#-
-  Calendar helpers for contracts, renewals and co-termination (SPEC 4.10). Month steps use
-  dbt.dateadd, which clamps to the month's end (2024-01-31 + 1 month = 2024-02-29).
+  Calendar helpers for contracts, renewals, co-termination and forecast lead times (SPEC 4.10,
+  4.12). Month steps use dbt.dateadd, which clamps to the month's end (2024-01-31 + 1 month =
+  2024-02-29).
 -#}
 
 {#-
@@ -26,7 +27,7 @@
     (extract(year from {{ date_column }}) * 4 + extract(quarter from {{ date_column }}) - 1)
 {%- endmacro %}
 
-{#- An Order status that counts as nothing (SPEC 4.6): Cancelled (or Canceled), any case. -#}
-{% macro is_cancelled_order_status(status_column) -%}
-    coalesce(lower(trim({{ status_column }})) in ('cancelled', 'canceled'), false)
+{#- Whole days from start_date to end_date (negative when end_date is earlier), an integer. -#}
+{% macro days_between(start_date, end_date) -%}
+    cast({{ dbt.datediff(start_date, end_date, 'day') }} as integer)
 {%- endmacro %}

@@ -7,7 +7,7 @@ with versions as (
 
 snapshots as (
     select snapshot_date
-    from {{ source('crm', 'snapshots') }}
+    from {{ ref('stg_crm__snapshots') }}
     where snapshot_date <= {{ as_of_date() }}
 ),
 

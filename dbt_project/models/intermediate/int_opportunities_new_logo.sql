@@ -17,11 +17,11 @@ orders as (
 ),
 
 subscription_items as (
-    select * from {{ source('subscription_build', 'subscription_build_items') }}
+    select * from {{ ref('stg_subscription_build__items') }}
 ),
 
 subscriptions as (
-    select * from {{ source('subscription_build', 'subscription_build_subscriptions') }}
+    select * from {{ ref('stg_subscription_build__subscriptions') }}
 ),
 
 opportunity_customers as (

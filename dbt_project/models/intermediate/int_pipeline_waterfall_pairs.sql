@@ -4,7 +4,7 @@
 -- snapshot (period to date, is_complete_period false).
 with snapshots as (
     select snapshot_date
-    from {{ source('crm', 'snapshots') }}
+    from {{ ref('stg_crm__snapshots') }}
     where snapshot_date <= {{ as_of_date() }}
 ),
 

@@ -109,8 +109,8 @@ candidates as (
     inner join renewal_opportunities as o
         on
             r.master_account_id = o.master_account_id
-            and o.close_date >= cast({{ dbt.dateadd('day', -match_window_days, 'r.end_date') }} as date)  -- noqa: LT05
-            and o.close_date <= cast({{ dbt.dateadd('day', match_window_days, 'r.end_date') }} as date)  -- noqa: LT05
+            and o.close_date >= cast({{ dbt.dateadd('day', -match_window_days, 'r.end_date') }} as date)
+            and o.close_date <= cast({{ dbt.dateadd('day', match_window_days, 'r.end_date') }} as date)
             and (r.source_opportunity_id is null or r.source_opportunity_id <> o.opportunity_id)
 ),
 
@@ -128,7 +128,7 @@ final as (
         r.account_id,
         r.end_date,
         r.notice_date,
-        cast({{ dbt.datediff('ao.as_of_date', 'r.end_date', 'day') }} as integer) as days_to_end,  -- noqa: LT05
+        {{ days_between('ao.as_of_date', 'r.end_date') }} as days_to_end,
         {{ quarter_label('r.end_date') }} as end_quarter,
         cast({{ quarter_index('r.end_date') }} - {{ quarter_index('ao.as_of_date') }} as integer)
             as quarters_from_as_of,

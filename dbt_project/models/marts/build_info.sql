@@ -8,7 +8,7 @@ with final as (
         {{ as_of_date() }} as as_of_date,
         {{ first_snapshot_date() }} as first_snapshot_date,
         {{ current_snapshot_date() }} as last_snapshot_date,
-        (select max(snapshot_date) from {{ source('crm', 'snapshots') }}) as latest_snapshot_loaded,
+        (select max(snapshot_date) from {{ ref('stg_crm__snapshots') }}) as latest_snapshot_loaded,
         {{ sql_string(var('corporate_currency')) }} as corporate_currency,
         {{ sql_string(var('mrr_convention', 'opening')) }} as mrr_convention,
         cast({{ sql_string(env_var('RECURWISE_BUILD_SETTINGS', '{}')) }} as json) as settings,
