@@ -17,10 +17,9 @@ import duckdb
 import pytest
 
 from dagster_project.dbt_project import DBT_PROJECT_DIR
-from dagster_project.defs.subscriptions import LINES_SQL, SOURCES_SQL
+from dagster_project.defs.subscriptions import build_in_warehouse
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.ingest import ensure_raw_schema
-from dagster_project.lib.subscriptions import build_subscriptions
 
 DBT = str(Path(sys.executable).parent / "dbt")
 AS_OF = date(2026, 11, 16)
@@ -41,23 +40,6 @@ def run_dbt(work: Path, scratch: Path, *args: str) -> str:
     return result.stdout
 
 
-def write_empty_subscription_build(work: Path) -> None:
-    """The builder's tables as the builder writes them, from its (empty) inputs."""
-    with duckdb.connect(str(work)) as con:
-        sources = con.sql(SOURCES_SQL.format(build_filter=DEFAULT_BUILD_FILTER)).pl()
-        result = build_subscriptions(sources, con.sql(LINES_SQL).pl(), AS_OF)
-        frames = {
-            "subscription_build_subscriptions": result.subscriptions,
-            "subscription_build_items": result.items,
-            "subscription_build_errors": result.errors,
-            "subscription_build_sources": result.sources_built,
-        }
-        for table, frame in frames.items():
-            con.register("frame", frame)
-            con.execute(f"create table intermediate.{table} as select * from frame")
-            con.unregister("frame")
-
-
 @pytest.fixture(scope="module")
 def empty_warehouse(tmp_path_factory) -> tuple[Path, Path]:
     """Every model built with zero rows, in dependency order around the builder."""
@@ -72,12 +54,13 @@ def empty_warehouse(tmp_path_factory) -> tuple[Path, Path]:
         )
         con.execute("insert into raw.snapshots values (?, 'empty', now()::timestamp)", [AS_OF])
     # `--empty` empties every source read, raw.snapshots too: the as-of date comes as the
-    # var, and build_info (one row, from raw.snapshots alone) is built from the real table.
+    # var, and build_info (one row, from the snapshot calendar alone) is built for real.
     empty = ("run", "--empty", "--vars", f"{{as_of_date: '{AS_OF}'}}")
     run_dbt(work, scratch, "seed")
-    run_dbt(work, scratch, "run", "--select", "build_info")
-    run_dbt(work, scratch, *empty, "--exclude", AFTER_SUBSCRIPTIONS, "build_info")
-    write_empty_subscription_build(work)
+    run_dbt(work, scratch, "run", "--select", "+build_info")
+    run_dbt(work, scratch, *empty, "--exclude", AFTER_SUBSCRIPTIONS, "+build_info")
+    with duckdb.connect(str(work)) as con:
+        build_in_warehouse(con, DEFAULT_BUILD_FILTER)  # the builder's tables, empty
     run_dbt(work, scratch, *empty, "--select", AFTER_SUBSCRIPTIONS)
     return work, scratch
 

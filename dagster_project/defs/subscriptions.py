@@ -8,13 +8,17 @@ fct_subscription_items and subscription_build_errors publish them with contracts
 rules that shape its input live in those dbt models, not here.
 """
 
+from datetime import date
+
 import dagster as dg
+import duckdb
+import polars as pl
 from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.defs.dbt import crm_dbt_models
 from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.build_filter import BuildFilterError, validate_build_filter
-from dagster_project.lib.subscriptions import build_subscriptions
+from dagster_project.lib.subscriptions import BuildResult, build_subscriptions
 
 BUILD_TABLES = {
     "subscription_build_subscriptions": "Subscriptions as the builder produced them.",
@@ -55,6 +59,41 @@ def _relation(key: dg.AssetKey) -> str:
     return ".".join(key.path)
 
 
+def build_tables(result: BuildResult) -> dict[str, pl.DataFrame]:
+    """The builder's result by the table it is written to (BUILD_TABLES)."""
+    return {
+        "subscription_build_subscriptions": result.subscriptions,
+        "subscription_build_items": result.items,
+        "subscription_build_errors": result.errors,
+        "subscription_build_sources": result.sources_built,
+    }
+
+
+def build_in_warehouse(
+    con: duckdb.DuckDBPyConnection, build_filter: str
+) -> tuple[int, date, BuildResult]:
+    """Run the builder on the work file's won opportunities that pass `build_filter` (already
+    validated) and write its tables: the sources read, the as-of date and the result."""
+    sources = con.sql(
+        f"select {', '.join(SOURCE_COLUMNS)} from {_relation(WON_OPPORTUNITIES_KEY)} "
+        f"where {build_filter}"
+    ).pl()
+    lines = (
+        con.sql(f"select {', '.join(LINE_COLUMNS)} from {_relation(WON_LINE_ITEMS_KEY)}")
+        .pl()
+        .join(sources.select("opportunity_id"), on="opportunity_id")
+    )
+    # The build's "today", as the dbt models have it.
+    as_of = con.execute(f"select as_of_date from {_relation(BUILD_INFO_KEY)}").fetchone()[0]
+    result = build_subscriptions(sources, lines, as_of)
+    con.execute("create schema if not exists intermediate")
+    for table, frame in build_tables(result).items():
+        con.register("frame", frame)
+        con.execute(f"create or replace table intermediate.{table} as select * from frame")
+        con.unregister("frame")
+    return sources.height, as_of, result
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -81,38 +120,16 @@ def subscription_build(
     except BuildFilterError as exc:
         raise dg.Failure(description=str(exc)) from None
     with warehouse.connect() as con:
-        sources = con.sql(
-            f"select {', '.join(SOURCE_COLUMNS)} from {_relation(WON_OPPORTUNITIES_KEY)} "
-            f"where {build_filter}"
-        ).pl()
-        lines = (
-            con.sql(f"select {', '.join(LINE_COLUMNS)} from {_relation(WON_LINE_ITEMS_KEY)}")
-            .pl()
-            .join(sources.select("opportunity_id"), on="opportunity_id")
-        )
-        # The build's "today", as the dbt models have it.
-        as_of = con.execute(f"select as_of_date from {_relation(BUILD_INFO_KEY)}").fetchone()[0]
-        result = build_subscriptions(sources, lines, as_of)
-        frames = {
-            "subscription_build_subscriptions": result.subscriptions,
-            "subscription_build_items": result.items,
-            "subscription_build_errors": result.errors,
-            "subscription_build_sources": result.sources_built,
-        }
-        con.execute("create schema if not exists intermediate")
-        for table, frame in frames.items():
-            con.register("frame", frame)
-            con.execute(f"create or replace table intermediate.{table} as select * from frame")
-            con.unregister("frame")
+        sources_read, as_of, result = build_in_warehouse(con, build_filter)
     if result.errors.height:
         context.log.warning(
             f"{result.errors.height} sources not built; see marts.subscription_build_errors"
         )
     context.log.info(
-        f"{sources.height} sources with filter {build_filter!r} as of {as_of}: "
+        f"{sources_read} sources with filter {build_filter!r} as of {as_of}: "
         f"{result.subscriptions.height} subscriptions, {result.errors.height} build errors"
     )
-    for table, frame in frames.items():
+    for table, frame in build_tables(result).items():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["intermediate", table]),
             metadata={"rows": frame.height, "build_filter": build_filter},
