@@ -454,3 +454,21 @@ def test_a_table_that_cannot_be_filled_is_a_warning(tmp_path, monkeypatch):
     )
     accuracy = table_text(text, "Forecast accuracy by lead time")
     assert "<td>0-6 days</td><td>12.5%</td><td>n/a</td>" in accuracy
+
+
+def test_crm_text_in_a_table_is_escaped(tmp_path):
+    warehouse = small_warehouse(tmp_path / "w.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into marts.fct_restatements by name select date '2026-10-01' as month, "
+            "'won_bookings_amount' as metric, 'opportunity' as record_type, "
+            "'<img src=x onerror=alert(1)>' as record_id, 5.0 as difference, "
+            "'</td><script>alert(\"owned\")</script>' as reason"
+        )
+    write_report(warehouse, tmp_path / "report.html")
+    restatements = table_text(
+        (tmp_path / "report.html").read_text(encoding="utf-8"), "Restatements"
+    )
+    assert "<script>" not in restatements and "<img" not in restatements
+    assert "&lt;img src=x onerror=alert(1)&gt;" in restatements
+    assert "&lt;/td&gt;&lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt;" in restatements

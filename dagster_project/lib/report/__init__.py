@@ -8,7 +8,9 @@ gets a note in place of its chart. Plain Python, no Dagster import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -34,6 +36,8 @@ __all__ = [
     "report_path",
     "write_report",
 ]
+
+T = TypeVar("T")
 
 # What a chart or a table may raise on data it did not expect: a note and a warning.
 DRAWING_ERRORS = (duckdb.Error, ArithmeticError, TypeError, ValueError)
@@ -81,25 +85,37 @@ def write_report(warehouse: Path, out: Path, *, warnings: list[str] | None = Non
 
 def _chart_section(con, ctx, chart: Chart, drawn: list[str], problems: list[str]) -> str:
     """The chart's section; its title joins `drawn`, or why it could not, `problems`."""
-    try:
+
+    def draw():
         rows = chart.read(con, ctx)
-        figure = chart.draw(rows, ctx) if rows else None
-    except DRAWING_ERRORS as exc:
-        reason = f"it could not be drawn ({type(exc).__name__}: {exc})"
-        problems.append(f"finance report: chart {chart.title!r} {reason}")
-        return page.chart_html(chart, None, reason)
+        return chart.draw(rows, ctx) if rows else None
+
+    figure, reason = _attempt(draw, f"chart {chart.title!r}", "drawn", problems)
     if figure is not None:
         drawn.append(chart.title)
-    return page.chart_html(chart, figure)
+    return page.chart_html(chart, figure, reason)
 
 
 def _table_section(con, ctx, table: Table, problems: list[str]) -> str:
     """The table's section, or a note of why it could not be filled (and a problem)."""
-    try:
+
+    def fill():
         rows = table.read(con, ctx)
-        cells = table.cells(rows, ctx) if rows else None
-    except DRAWING_ERRORS as exc:
-        reason = f"it could not be filled ({type(exc).__name__}: {exc})"
-        problems.append(f"finance report: table {table.title!r} {reason}")
+        return table.cells(rows, ctx) if rows else None
+
+    cells, reason = _attempt(fill, f"table {table.title!r}", "filled", problems)
+    if reason:
         return section("table", table.title, table.description, unavailable(reason))
     return table_html(table.title, table.description, table.empty, cells)
+
+
+def _attempt(
+    make: Callable[[], T], what: str, done: str, problems: list[str]
+) -> tuple[T | None, str | None]:
+    """make()'s result and None, or None and why it failed (a line in `problems` too)."""
+    try:
+        return make(), None
+    except DRAWING_ERRORS as exc:
+        reason = f"it could not be {done} ({type(exc).__name__}: {exc})"
+        problems.append(f"finance report: {what} {reason}")
+        return None, reason
