@@ -336,27 +336,16 @@ def draw_forecast(rows: list[tuple], ctx: Context) -> go.Figure:
                   customdata=[[r[2], r[3], r[4]] for r in points],
                   line={"width": 2.5, "dash": dash})
         )  # fmt: skip
-    if ctx.latest_month is not None:
-        # Months before the as-of month are actuals; the scenarios part from it on.
-        fig.add_shape(
-            type="line",
-            x0=ctx.latest_month,
-            x1=ctx.latest_month,
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": "#6c757d", "width": 1, "dash": "dot"},
-        )
-        fig.add_annotation(
-            x=ctx.latest_month,
-            y=1,
-            yref="paper",
-            text=f"← actuals · as of {ctx.latest_month:%b %Y} · forecast →",
-            showarrow=False,
-            yanchor="bottom",
-            font={"size": 12, "color": "#5c667a"},
-        )
-    return _layout(fig, ctx, "MRR", x=MONTHLY_AXIS)
+    month = ctx.latest_month
+    if month is None:
+        return _layout(fig, ctx, "MRR", x=MONTHLY_AXIS)
+    # Months before the as-of month are actuals; the scenarios part from it on.
+    parting = {"type": "line", "x0": month, "x1": month, "y0": 0, "y1": 1, "yref": "paper",
+               "line": {"color": "#6c757d", "width": 1, "dash": "dot"}}  # fmt: skip
+    note = {"x": month, "y": 1, "yref": "paper", "showarrow": False, "yanchor": "bottom",
+            "text": f"← actuals · as of {month:%b %Y} · forecast →",
+            "font": {"size": 12, "color": "#5c667a"}}  # fmt: skip
+    return _layout(fig, ctx, "MRR", x=MONTHLY_AXIS, shapes=[parting], annotations=[note])
 
 
 def draw_renewals(rows: list[tuple], ctx: Context) -> go.Figure:
