@@ -32,6 +32,7 @@ from dagster_project.lib import warehouse as warehouse_files
 from dagster_project.lib.export import ExportError, export_mart
 from dagster_project.lib.outputs import neutralize
 from dagster_project.lib.renewals_export import export_renewals
+from dagster_project.lib.report import MARTS as REPORT_MARTS
 from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.settings import (
     DECLARED,
@@ -44,6 +45,7 @@ from dagster_project.lib.settings import (
 from dagster_project.lib.warehouse import work_path
 from dagster_project.runner import DEMO_LANDING, BuildError, BuildSummary, run_build
 from tests.conftest import write_snapshot
+from tests.contracts import create_empty_marts
 
 BIN = Path(sys.executable).parent
 RECURWISE = str(BIN / "recurwise")
@@ -78,7 +80,8 @@ def sha256(path: Path) -> str:
 
 
 def tiny_warehouse(tmp_path: Path) -> Path:
-    """A small published warehouse: a text mart, the renewals mart, a landing folder."""
+    """A small published warehouse: a text mart, the renewals mart, the report's marts (empty),
+    a landing folder."""
     landing = tmp_path / "landing"
     write_snapshot(landing, "2026-01-01", {"Account.csv": "Id,Name,CreatedDate\n"})
     path = tmp_path / "warehouse.duckdb"
@@ -95,6 +98,7 @@ def tiny_warehouse(tmp_path: Path) -> Path:
             "create table marts.build_info as select date '2026-01-01' as as_of_date, "
             "date '2026-01-01' as last_snapshot_date, 'USD' as corporate_currency"
         )
+        create_empty_marts(con, REPORT_MARTS - {"build_info"})  # the report's, no rows yet
         con.execute(
             "create table marts.crm_text (account_name varchar, note varchar, mrr decimal(18, 2))"
         )
