@@ -28,6 +28,8 @@ LOCAL_SESSION_CONFIG = {
     # Dates and timestamps mean the same on every machine (SPEC 2.1: never the machine's zone).
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.default": "parquet",
+    # dbt-spark forces it off in its sessions; the same here, so SQL means the same in both.
+    "spark.sql.ansi.enabled": "false",
     "spark.ui.enabled": "false",
     # Progress bars would garble the build's log and the CLI's output.
     "spark.ui.showConsoleProgress": "false",
