@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dagster_project.defs.subscriptions import LINES_SQL, SOURCES_SQL
+from dagster_project.defs.subscriptions import LINE_COLUMNS, SOURCE_COLUMNS
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.spark_session import local_spark_session
 from dagster_project.lib.spark_subscriptions import build_subscriptions_on_spark, unpersist_build
@@ -34,8 +34,14 @@ def rows_in_order(frame: pl.DataFrame) -> pl.DataFrame:
 
 def test_spark_build_equals_the_polars_build_of_the_demo(demo_build, spark):
     with duckdb.connect(str(demo_build.warehouse), read_only=True) as con:
-        sources = con.sql(SOURCES_SQL.format(build_filter=DEFAULT_BUILD_FILTER)).pl()
-        lines = con.sql(LINES_SQL).pl()
+        # The builder's input as the build reads it (defs/subscriptions.py).
+        sources = con.sql(
+            f"select {', '.join(SOURCE_COLUMNS)} from intermediate.int_opportunities_won "
+            f"where {DEFAULT_BUILD_FILTER}"
+        ).pl()
+        lines = con.sql(
+            f"select {', '.join(LINE_COLUMNS)} from intermediate.int_line_items_won"
+        ).pl()
         [(as_of,)] = con.sql("select as_of_date from marts.build_info").fetchall()
         polars_build = {
             output: con.sql(f"from intermediate.{table}").pl()
