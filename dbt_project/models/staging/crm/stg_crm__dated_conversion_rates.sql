@@ -5,11 +5,11 @@ with source as (
 
 renamed as (
     select
-        "IsoCode"        as iso_code,
-        "ConversionRate" as conversion_rate,
-        "StartDate"      as start_date,
-        "NextStartDate"  as next_start_date,
-        _snapshot_date   as snapshot_date
+        IsoCode        as iso_code,
+        ConversionRate as conversion_rate,
+        StartDate      as start_date,
+        NextStartDate  as next_start_date,
+        _snapshot_date as snapshot_date
     from source
 )
 

@@ -5,14 +5,14 @@ with source as (
 
 renamed as (
     select
-        "Id"                    as schedule_id,
-        "OpportunityLineItemId" as line_item_id,
-        "Type"                  as type,
-        "ScheduleDate"          as schedule_date,
-        "Quantity"              as quantity,
-        "Revenue"               as revenue,
-        "Description"           as description,
-        _snapshot_date          as snapshot_date
+        Id                    as schedule_id,
+        OpportunityLineItemId as line_item_id,
+        Type                  as type,
+        ScheduleDate          as schedule_date,
+        Quantity              as quantity,
+        Revenue               as revenue,
+        Description           as description,
+        _snapshot_date        as snapshot_date
     from source
 )
 

@@ -6,9 +6,9 @@ with source as (
 
 renamed as (
     select
-        "Id"            as line_item_id,
-        "OpportunityId" as opportunity_id,
-        _snapshot_date  as snapshot_date
+        Id             as line_item_id,
+        OpportunityId  as opportunity_id,
+        _snapshot_date as snapshot_date
     from source
 )
 

@@ -5,17 +5,17 @@ with source as (
 
 renamed as (
     select
-        "Id"                      as line_item_id,
-        "OpportunityId"           as opportunity_id,
-        "Product2Id"              as product_id,
-        "Quantity"                as quantity,
-        "UnitPrice"               as unit_price,
-        "Discount"                as discount_percent,
-        "TotalPrice"              as total_price,
-        "ServiceDate"             as service_date,
-        "Order_No__c"             as order_no,
-        "Exclude_From_Upgrade__c" as is_excluded_from_upgrade,
-        _snapshot_date            as snapshot_date
+        Id                      as line_item_id,
+        OpportunityId           as opportunity_id,
+        Product2Id              as product_id,
+        Quantity                as quantity,
+        UnitPrice               as unit_price,
+        Discount                as discount_percent,
+        TotalPrice              as total_price,
+        ServiceDate             as service_date,
+        Order_No__c             as order_no,
+        Exclude_From_Upgrade__c as is_excluded_from_upgrade,
+        _snapshot_date          as snapshot_date
     from source
 )
 

@@ -7,19 +7,19 @@ with source as (
 
 renamed as (
     select
-        "Id"                               as opportunity_id,
-        "AccountId"                        as account_id,
-        "StageName"                        as stage_name,
-        "CloseDate"                        as close_date,
-        "Amount"                           as amount,
-        "Probability"                      as probability,
-        "ForecastCategoryName"             as forecast_category,
-        "IsClosed"                         as is_closed,
-        "IsWon"                            as is_won,
-        "OwnerId"                          as owner_id,
-        "CurrencyIsoCode"                  as currency_iso_code,
-        "Create_Potential_Subscription__c" as create_potential_subscription,
-        _snapshot_date                     as snapshot_date
+        Id                               as opportunity_id,
+        AccountId                        as account_id,
+        StageName                        as stage_name,
+        CloseDate                        as close_date,
+        Amount                           as amount,
+        Probability                      as probability,
+        ForecastCategoryName             as forecast_category,
+        IsClosed                         as is_closed,
+        IsWon                            as is_won,
+        OwnerId                          as owner_id,
+        CurrencyIsoCode                  as currency_iso_code,
+        Create_Potential_Subscription__c as create_potential_subscription,
+        _snapshot_date                   as snapshot_date
     from source
 )
 

@@ -5,11 +5,11 @@ with source as (
 
 renamed as (
     select
-        "Id"               as split_type_id,
-        "DeveloperName"    as developer_name,
-        "SplitField"       as split_field,
-        "IsTotalValidated" as is_total_validated,
-        _snapshot_date     as snapshot_date
+        Id               as split_type_id,
+        DeveloperName    as developer_name,
+        SplitField       as split_field,
+        IsTotalValidated as is_total_validated,
+        _snapshot_date   as snapshot_date
     from source
 )
 

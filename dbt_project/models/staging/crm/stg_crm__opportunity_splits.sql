@@ -5,12 +5,12 @@ with source as (
 
 renamed as (
     select
-        "Id"              as split_id,
-        "OpportunityId"   as opportunity_id,
-        "SplitOwnerId"    as split_owner_id,
-        "SplitPercentage" as split_percentage,
-        "SplitTypeId"     as split_type_id,
-        _snapshot_date    as snapshot_date
+        Id              as split_id,
+        OpportunityId   as opportunity_id,
+        SplitOwnerId    as split_owner_id,
+        SplitPercentage as split_percentage,
+        SplitTypeId     as split_type_id,
+        _snapshot_date  as snapshot_date
     from source
 )
 

@@ -5,13 +5,13 @@ with source as (
 
 renamed as (
     select
-        "Id"           as order_item_id,
-        "OrderId"      as order_id,
-        "Product2Id"   as product_id,
-        "Quantity"     as quantity,
-        "UnitPrice"    as unit_price,
-        "ServiceDate"  as service_date,
-        "EndDate"      as end_date,
+        Id             as order_item_id,
+        OrderId        as order_id,
+        Product2Id     as product_id,
+        Quantity       as quantity,
+        UnitPrice      as unit_price,
+        ServiceDate    as service_date,
+        EndDate        as end_date,
         _snapshot_date as snapshot_date
     from source
 )

@@ -5,17 +5,17 @@ with source as (
 
 renamed as (
     select
-        "Id"            as order_id,
-        "AccountId"     as account_id,
-        "OpportunityId" as opportunity_id,
-        "ContractId"    as contract_id,
-        "Status"        as status,
-        "Type"          as type,
-        "EffectiveDate" as effective_date,
-        "EndDate"       as end_date,
-        "ActivatedDate" as activated_date,
-        "CreatedDate"   as created_date,
-        _snapshot_date  as snapshot_date
+        Id             as order_id,
+        AccountId      as account_id,
+        OpportunityId  as opportunity_id,
+        ContractId     as contract_id,
+        Status         as status,
+        Type           as type,
+        EffectiveDate  as effective_date,
+        EndDate        as end_date,
+        ActivatedDate  as activated_date,
+        CreatedDate    as created_date,
+        _snapshot_date as snapshot_date
     from source
 )
 

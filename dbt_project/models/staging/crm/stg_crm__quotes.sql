@@ -5,14 +5,14 @@ with source as (
 
 renamed as (
     select
-        "Id"             as quote_id,
-        "OpportunityId"  as opportunity_id,
-        "Status"         as status,
-        "ExpirationDate" as expiration_date,
-        "IsSyncing"      as is_syncing,
-        "GrandTotal"     as grand_total,
-        "CreatedDate"    as created_date,
-        _snapshot_date   as snapshot_date
+        Id             as quote_id,
+        OpportunityId  as opportunity_id,
+        Status         as status,
+        ExpirationDate as expiration_date,
+        IsSyncing      as is_syncing,
+        GrandTotal     as grand_total,
+        CreatedDate    as created_date,
+        _snapshot_date as snapshot_date
     from source
 )
 

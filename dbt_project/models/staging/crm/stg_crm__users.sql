@@ -5,9 +5,9 @@ with source as (
 
 renamed as (
     select
-        "Id"           as user_id,
-        "Name"         as user_name,
-        "IsActive"     as is_active,
+        Id             as user_id,
+        Name           as user_name,
+        IsActive       as is_active,
         _snapshot_date as snapshot_date
     from source
 )
