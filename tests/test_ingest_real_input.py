@@ -413,6 +413,20 @@ def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+def test_a_build_over_a_warehouse_in_the_old_raw_layout_says_how_to_rebuild(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.opportunity (Id varchar, _snapshot_date date)")
+    published = warehouse.read_bytes()
+    with pytest.raises(BuildError) as refused:
+        run_build(DEMO_LANDING, warehouse)
+    message = " ".join(str(refused.value).split())
+    assert "raw__snapshots: raw.opportunity: every snapshot's rows in one table" in message
+    assert "Rebuild the warehouse from the landing folder" in message
+    assert warehouse.read_bytes() == published
+
+
 def test_messages_never_echo_the_first_line_of_a_file_that_is_no_export(tmp_path):
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n")

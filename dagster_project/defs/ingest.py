@@ -18,6 +18,7 @@ from dagster_project.lib.ingest import (
     FileLevelError,
     IngestOptions,
     Landing,
+    OldRawLayoutError,
     check_time_zone,
     delivery_problems,
     ensure_raw_schema,
@@ -73,7 +74,10 @@ def raw_snapshots(
 ) -> dg.MaterializeResult:
     snapshots, landing = run_snapshot_folders(context, settings)
     with warehouse.connect() as con:
-        ensure_raw_schema(con)
+        try:
+            ensure_raw_schema(con)
+        except OldRawLayoutError as exc:
+            raise dg.Failure(description=str(exc)) from None
         con.execute(
             "create table if not exists raw.snapshots (snapshot_date date primary key, "
             "folder varchar, found_at timestamp)"

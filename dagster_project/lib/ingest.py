@@ -47,7 +47,6 @@ from .raw_store import (
     data_columns,
     incoming_sql,
     quote_ident,
-    raw_table_columns,
     rehash,
     store_snapshot,
     versions_table,
@@ -56,6 +55,11 @@ from .raw_store import (
 
 class FileLevelError(Exception):
     """A whole file cannot be loaded (the message names the file and, where known, the column)."""
+
+
+class OldRawLayoutError(Exception):
+    """The warehouse keeps raw tables in the layout before versioned storage (every
+    snapshot's rows in raw.<object>), which this version does not convert."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,36 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def refuse_old_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """An `OldRawLayoutError` saying how to proceed when raw.<object> is a table (the layout
+    before versioned storage) rather than the view over raw.<object>_versions."""
+    old = [
+        f"raw.{name}"
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw' "
+            "and table_type = 'BASE TABLE' and table_name in (select unnest(?::varchar[])) "
+            "order by 1",
+            [[obj.table for obj in OBJECTS]],
+        ).fetchall()
+    ]
+    if old:
+        more = f" and {len(old) - 3} more" if len(old) > 3 else ""
+        raise OldRawLayoutError(
+            f"{', '.join(old[:3])}{more}: every snapshot's rows in one table, the raw layout "
+            "before versioned storage, which this version no longer converts. Rebuild the "
+            "warehouse from the landing folder: move the published file aside, then run "
+            "recurwise build --landing DIR --warehouse FILE again (every snapshot folder is "
+            "loaded anew)"
+        )
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, one versioned table per object, the rejects and the load log."""
+    """Create the raw schema, one versioned table per object, the rejects and the load log.
+
+    A warehouse whose raw tables are in the layout before versioned storage is refused
+    (`OldRawLayoutError`) before anything changes."""
     con.execute("create schema if not exists raw")
+    refuse_old_layout(con)
     con.execute(
         """
         create table if not exists raw.rejects (
@@ -103,20 +134,7 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         )"""
     )
     for obj in OBJECTS:
-        if _is_per_snapshot_table(con, obj):
-            _migrate_per_snapshot_table(con, obj)
-        else:
-            create_tables(con, obj, [])
-
-
-def _is_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = 'raw' "
-            "and table_name = ? and table_type = 'BASE TABLE'",
-            [obj.table],
-        ).fetchone()[0]
-    )
+        create_tables(con, obj, [])
 
 
 def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
@@ -125,74 +143,6 @@ def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     same connection, until a checkpoint: the next snapshot's load would not see this
     one's versions (tests/test_raw_store.py::test_versions_compact_past_one_row_group)."""
     con.execute("checkpoint")
-
-
-# Load metadata of the layout before versioned storage: every snapshot's rows kept.
-_PER_SNAPSHOT_METADATA = (
-    "_snapshot_date",
-    "_source_file",
-    "_file_sha256",
-    "_load_id",
-    "_loaded_at",
-    "_line_number",
-)
-
-
-def _migrate_per_snapshot_table(con: duckdb.DuckDBPyConnection, obj: CrmObject) -> None:
-    """Convert a raw table of the earlier layout (every snapshot's rows) to versions,
-    replaying its snapshots oldest first through `store_snapshot`."""
-    old = f"raw.{obj.table}__per_snapshot"
-    declared = {f.name for f in obj.fields}
-    extras = [
-        c
-        for c in raw_table_columns(con, obj.table)
-        if c not in declared and c not in _PER_SNAPSHOT_METADATA
-    ]
-    # One transaction and checkpoint per snapshot, as in a load (see _checkpoint). The
-    # build works on a copy of the warehouse, so a failure half-way leaves the published
-    # file as it was.
-    con.execute(f"alter table raw.{obj.table} rename to {obj.table}__per_snapshot")
-    create_tables(con, obj, extras)
-    columns = data_columns(con, obj)
-    # The earlier layout loaded nothing for an absent optional file; now that is an
-    # empty snapshot, recorded like any other load.
-    con.execute(
-        f"""
-        insert into raw._loads (object_name, snapshot_date, rows_in_file, rows_loaded,
-                                rows_rejected, extra_columns, loaded_at)
-        select distinct {quote_literal(obj.name)}, s.snapshot_date, 0, 0, 0, [],
-               current_timestamp::timestamp
-        from raw.snapshots s
-        where not exists (
-            select 1 from raw._loads l
-            where l.object_name = {quote_literal(obj.name)}
-              and l.snapshot_date = s.snapshot_date
-        )
-        """
-    )
-    snapshots = con.execute(
-        f"""
-        select snapshot_date, any_value(source_file), any_value(file_sha256),
-               any_value(load_id)
-        from raw._loads where object_name = {quote_literal(obj.name)}
-        group by all order by 1
-        """
-    ).fetchall()
-    for snapshot_date, source_file, sha, load_id in snapshots:
-        rows_sql = (
-            f"select {', '.join(quote_ident(c) for c in columns)}, _line_number, "
-            f"_line_number as _ordinal from {old} "
-            f"where _snapshot_date = '{snapshot_date.isoformat()}'"
-        )
-        con.execute(f"create or replace temp table incoming as {incoming_sql(columns, rows_sql)}")
-        con.execute("begin transaction")
-        store_snapshot(
-            con, obj, snapshot_date, source_file=source_file, file_sha256=sha, load_id=load_id
-        )
-        con.execute("commit")
-        _checkpoint(con)
-    con.execute(f"drop table {old}")
-    con.execute("drop table if exists incoming")
 
 
 @dataclass(frozen=True)
