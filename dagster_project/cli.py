@@ -19,7 +19,7 @@ from dagster_project.lib import settings as settings_module
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.export import FORMATS, ExportError, export_all_parquet, export_mart
-from dagster_project.lib.ingest import FileLevelError
+from dagster_project.lib.ingest.errors import FileLevelError
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,

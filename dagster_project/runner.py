@@ -21,7 +21,8 @@ from dagster_project.lib.build_filter import (
     validate_build_filter,
 )
 from dagster_project.lib.child_process import child_environment
-from dagster_project.lib.ingest import FileLevelError, scan_landing
+from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.ingest.landing import scan_landing
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,

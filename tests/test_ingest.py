@@ -12,7 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import FileLevelError, ensure_raw_schema, load_file
+from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.ingest.load import load_file
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 SNAPSHOT = date(2026, 1, 5)
 OPP_HEADER = "Id,AccountId,Name,StageName,CloseDate,IsClosed,IsWon,CreatedDate"

@@ -15,18 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import (
-    DeliveryLimits,
-    FileLevelError,
-    IngestOptions,
-    delivery_problems,
-    ensure_raw_schema,
-    list_snapshots,
-    load_absent,
-    load_file,
-    scan_landing,
-    snapshot_files,
-)
+from dagster_project.lib.ingest.delivery import DeliveryLimits, delivery_problems
+from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.ingest.landing import list_snapshots, scan_landing, snapshot_files
+from dagster_project.lib.ingest.load import IngestOptions, load_absent, load_file
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 from dagster_project.runner import DEMO_LANDING, BuildError, run_build
 
 SNAPSHOT = date(2026, 1, 5)

@@ -13,13 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import (
-    FileLevelError,
-    OldRawLayoutError,
-    ensure_raw_schema,
-    load_absent,
-    load_file,
-)
+from dagster_project.lib.ingest.errors import FileLevelError, OldRawLayoutError
+from dagster_project.lib.ingest.load import load_absent, load_file
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 USER = OBJECTS_BY_NAME["User"]
 RATE = OBJECTS_BY_NAME["DatedConversionRate"]  # no Id: identical rows may repeat

@@ -13,19 +13,11 @@ import dagster as dg
 
 from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.crm_schema import OBJECTS, OBJECTS_BY_NAME, CrmObject
-from dagster_project.lib.ingest import (
-    DeliveryLimits,
-    FileLevelError,
-    IngestOptions,
-    Landing,
-    OldRawLayoutError,
-    check_time_zone,
-    delivery_problems,
-    ensure_raw_schema,
-    load_absent,
-    load_file,
-    scan_landing,
-)
+from dagster_project.lib.ingest.delivery import DeliveryLimits, delivery_problems
+from dagster_project.lib.ingest.errors import FileLevelError, OldRawLayoutError
+from dagster_project.lib.ingest.landing import Landing, scan_landing
+from dagster_project.lib.ingest.load import IngestOptions, check_time_zone, load_absent, load_file
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
 

@@ -60,6 +60,10 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def versions_table(obj: CrmObject) -> str:
     return f"raw.{obj.table}_versions"
 
