@@ -14,7 +14,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.dbt_project import DBT_PROJECT_DIR
+from dagster_project.build.errors import BuildError, UsageError
+from dagster_project.build.run import DEFAULT_WAREHOUSE, DEMO_LANDING, REPO_ROOT, run_build
+from dagster_project.build.summary import BuildSummary
 from dagster_project.lib import settings as settings_module
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
@@ -32,22 +34,16 @@ from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.settings import SETTINGS, SettingError
 from dagster_project.lib.warehouse import BuildLockedError
-from dagster_project.runner import (
-    DEFAULT_WAREHOUSE,
-    DEMO_LANDING,
-    REPO_ROOT,
-    BuildError,
-    BuildSummary,
-    configure_environment,
-    prepare_dbt_manifest,
-    run_build,
-)
 
 # soft_wrap: an error message stays one line in logs and pipes, however narrow the terminal.
 # emoji=False: CRM text such as "Acme :fire: Corp" prints as it is. Every value from a
 # user, a path or the CRM goes through console_text(): "Acme [/x] Corp" is text, not
 # markup, and a terminal escape sequence in CRM text prints as \x1b[31m.
 console = Console(stderr=True, soft_wrap=True, emoji=False)
+
+
+class DocsError(Exception):
+    """dbt could not write the documentation site; the message has the end of its output."""
 
 
 def _date(text: str) -> date:
@@ -178,7 +174,7 @@ def parse_settings(pairs: list[str]) -> dict[str, object]:
     try:
         return settings_module.parse_settings(pairs)
     except SettingError as exc:
-        raise BuildError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def print_summary(summary: BuildSummary) -> None:
@@ -232,7 +228,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
                 args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
             )
         except ValueError as exc:
-            raise BuildError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     console.print(
         f"Wrote {args.days} snapshots to {console_text(args.out)}: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
@@ -253,11 +249,14 @@ INSTANCE_CONFIG = "nux:\n  enabled: false\ntelemetry:\n  enabled: false\n" + POO
 
 def cmd_ui(args: argparse.Namespace) -> None:
     """The Dagster UI and daemon (`dg dev`): the sensor and the schedule run in it."""
+    from dagster_project.build.environment import configure_environment
+    from dagster_project.build.manifest import prepare_dbt_manifest
+
     landing, warehouse = args.landing.resolve(), args.warehouse.resolve()
     if not landing.is_dir():
-        raise BuildError(f"landing directory {landing} does not exist")
+        raise UsageError(f"landing directory {landing} does not exist")
     if warehouse.is_dir():
-        raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+        raise UsageError(f"warehouse path {warehouse} is a directory; give a file name")
     check_output_path(warehouse, landing=[landing])
     configure_environment(landing, warehouse)
     # One Dagster instance per warehouse: its runs, partitions and sensor cursor.
@@ -303,9 +302,9 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_export_all(args: argparse.Namespace) -> None:
     if args.mart:
-        raise BuildError(f"give a mart name or --all, not both (got {args.mart!r} and --all)")
+        raise UsageError(f"give a mart name or --all, not both (got {args.mart!r} and --all)")
     if args.format != "parquet":
-        raise BuildError("--all writes typed Parquet files: add --format parquet")
+        raise UsageError("--all writes typed Parquet files: add --format parquet")
     # No file of the folder may land on the warehouse's files or in a snapshot folder.
     check_output_path(args.out / "manifest.json", args.warehouse, _landing_of(args.warehouse))
     manifest = export_all_parquet(args.warehouse, args.out)
@@ -322,12 +321,12 @@ def cmd_export(args: argparse.Namespace) -> None:
         cmd_export_all(args)
         return
     if not args.mart:
-        raise BuildError("name the mart to export (e.g. fct_mrr_monthly), or give --all")
+        raise UsageError("name the mart to export (e.g. fct_mrr_monthly), or give --all")
     if args.mart == "renewals":
         if args.format != "csv":
-            raise BuildError("renewals are exported for the Data Loader: --format csv only")
+            raise UsageError("renewals are exported for the Data Loader: --format csv only")
         if not args.warehouse.is_file():
-            raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+            raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
         rows = export_renewals(args.warehouse, args.out)
         console.print(f"Wrote {rows:,} renewal opportunities to create to {console_text(args.out)}")
         return
@@ -341,8 +340,10 @@ def cmd_docs(args: argparse.Namespace) -> None:
     import shutil
     import tempfile
 
+    from dagster_project.dbt_project import DBT_PROJECT_DIR
+
     if not args.warehouse.is_file():
-        raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+        raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
     check_output_path(args.out, args.warehouse, _landing_of(args.warehouse))
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch) / "docs.duckdb"
@@ -358,7 +359,7 @@ def cmd_docs(args: argparse.Namespace) -> None:
             text=True,
         )  # fmt: skip
         if result.returncode != 0:
-            raise BuildError(f"dbt docs generate failed:\n{result.stdout[-2000:]}")
+            raise DocsError(f"dbt docs generate failed:\n{result.stdout[-2000:]}")
         page = Path(scratch) / "static_index.html"
         write_atomically(args.out, lambda partial: shutil.copyfile(page, partial))
     console.print(
@@ -387,26 +388,26 @@ def _landing_of(warehouse: Path) -> list[Path]:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             return landing_folders(con)
     except duckdb.Error as exc:
-        raise BuildError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+        raise UsageError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
 
 
 def cmd_query(args: argparse.Namespace) -> None:
     import duckdb
 
     if not args.warehouse.is_file():
-        raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+        raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
     try:
         with duckdb.connect(
             str(args.warehouse), read_only=True, config=query_config(args.allow_files)
         ) as con:
             print(con.sql(args.sql))
     except duckdb.PermissionException as exc:
-        raise BuildError(
+        raise UsageError(
             f"query refused: {exc}; recurwise query reads the warehouse only "
             "(add --allow-files to let it read and write other files)"
         ) from None
     except duckdb.Error as exc:
-        raise BuildError(f"query failed: {exc}") from None
+        raise UsageError(f"query failed: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -452,6 +453,8 @@ def main(argv: list[str] | None = None) -> None:
             cmd_export(args)
     except (
         BuildError,
+        UsageError,
+        DocsError,
         FileLevelError,
         BuildLockedError,
         ReportError,

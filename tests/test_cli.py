@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project import runner
+from dagster_project.build import manifest as dbt_manifest
+from dagster_project.build.errors import UsageError
+from dagster_project.build.manifest import manifest_is_current
 from dagster_project.cli import SETTINGS, parse_settings
 from dagster_project.defs.dbt import _start_from_latest_parse
 from dagster_project.defs.resources import BuildSettings
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_target_dir
-from dagster_project.runner import BuildError, _manifest_is_current
 from tests.conftest import write_snapshot
 
 RECURWISE = str(Path(sys.executable).parent / "recurwise")
@@ -33,27 +34,27 @@ def test_the_dbt_parse_is_skipped_only_while_the_manifest_is_current(tmp_path):
     for path in (model, seed, model.parent, seed.parent, project, seed.parent.parent):
         os.utime(path, (1_000, 1_000))
     os.utime(manifest, (2_000, 2_000))
-    assert _manifest_is_current(manifest, project)
+    assert manifest_is_current(manifest, project)
     extra = model.parent / "removed.sql"
     extra.write_text("x")
     extra.unlink()  # a model deleted after the last parse: its folder changed
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
     os.utime(model.parent, (1_000, 1_000))
     os.utime(seed, (3_000, 3_000))  # a reference seed edited after the last parse
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
     os.utime(seed, (1_000, 1_000))
     os.utime(model, (3_000, 3_000))
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
     manifest.unlink()
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
 
 
 def test_a_start_of_build_parse_is_left_for_the_dbt_invocations(tmp_path, monkeypatch):
     from dagster_project.dbt_project import dbt_project
 
-    monkeypatch.setattr(runner, "_manifest_is_current", lambda *_: False)
+    monkeypatch.setattr(dbt_manifest, "manifest_is_current", lambda *_: False)
     warehouse = tmp_path / "warehouse.duckdb"
-    runner.prepare_dbt_manifest(warehouse)
+    dbt_manifest.prepare_dbt_manifest(warehouse)
     left = dbt_target_dir(warehouse) / "start_of_build" / PARTIAL_PARSE
     parsed = dbt_project.manifest_path.with_name(PARTIAL_PARSE)
     assert left.read_bytes() == parsed.read_bytes()
@@ -92,7 +93,7 @@ def test_settings_become_dbt_vars():
 
 @pytest.mark.parametrize("pair", ["nope=1", "renewal_horizon_days", "renewal_horizon_days=soon"])
 def test_bad_settings_are_refused(pair):
-    with pytest.raises(BuildError):
+    with pytest.raises(UsageError):
         parse_settings([pair])
 
 

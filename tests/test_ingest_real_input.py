@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dagster_project.build.errors import BuildError
+from dagster_project.build.run import DEMO_LANDING, run_build
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
 from dagster_project.lib.ingest.delivery import DeliveryLimits, delivery_problems
 from dagster_project.lib.ingest.errors import FileLevelError
 from dagster_project.lib.ingest.landing import list_snapshots, scan_landing, snapshot_files
 from dagster_project.lib.ingest.load import IngestOptions, load_absent, load_file
 from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
-from dagster_project.runner import DEMO_LANDING, BuildError, run_build
 
 SNAPSHOT = date(2026, 1, 5)
 OPPORTUNITY = OBJECTS_BY_NAME["Opportunity"]
