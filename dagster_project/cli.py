@@ -32,7 +32,7 @@ from dagster_project.lib.outputs import (
 )
 from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.report import ReportError, write_report
-from dagster_project.lib.settings import SETTINGS, SettingError
+from dagster_project.lib.settings import SettingError, overridable_settings
 from dagster_project.lib.warehouse import BuildLockedError
 
 # soft_wrap: an error message stays one line in logs and pipes, however narrow the terminal.
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
     build.add_argument("--as-of", type=_date, help="as-of date (default: latest snapshot)")
+    # Read here, not at import: only a command that builds its parser needs the names.
+    settings_names = ", ".join(overridable_settings())
     for command in (build, demo := sub.add_parser("demo", help="build the bundled demo snapshots")):
         command.add_argument(
             "--accept-snapshot",
@@ -99,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=[],
             metavar="NAME=VALUE",
             help="a setting of dbt_project.yml's vars, e.g. renewal_horizon_days=90 "
-            f"(one of: {', '.join(sorted(SETTINGS))})",
+            f"(one of: {settings_names})",
         )
 
     demo.add_argument(
@@ -410,58 +412,70 @@ def cmd_query(args: argparse.Namespace) -> None:
         raise UsageError(f"query failed: {exc}") from None
 
 
+def cmd_build(args: argparse.Namespace) -> None:
+    """Ingest, build, check and publish `--warehouse` from `--landing`, then the summary."""
+    settings = parse_settings(args.settings)
+    print_summary(
+        run_build(
+            args.landing,
+            args.warehouse,
+            args.as_of,
+            console,
+            args.build_filter,
+            settings,
+            args.accepted_snapshots,
+        )
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """`recurwise build` of the bundled demo snapshots."""
+    settings = parse_settings(args.settings)
+    print_summary(
+        run_build(
+            DEMO_LANDING,
+            args.warehouse,
+            None,
+            console,
+            args.build_filter,
+            settings,
+            args.accepted_snapshots,
+        )
+    )
+
+
+# Each subcommand's handler, by the name build_parser gives it.
+COMMANDS = {
+    "build": cmd_build,
+    "demo": cmd_demo,
+    "generate": cmd_generate,
+    "ui": cmd_ui,
+    "query": cmd_query,
+    "docs": cmd_docs,
+    "report": cmd_report,
+    "export": cmd_export,
+}
+
+# Errors a person can act on: one line and exit code 1, never a traceback.
+EXPECTED_ERRORS = (
+    BuildError,
+    UsageError,
+    DocsError,
+    FileLevelError,
+    BuildLockedError,
+    ReportError,
+    ExportError,
+    OutputPathError,
+    SettingError,
+)
+
+
 def main(argv: list[str] | None = None) -> None:
+    """The `recurwise` command: parse the flags, run the subcommand's handler."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "build":
-            settings = parse_settings(args.settings)
-            print_summary(
-                run_build(
-                    args.landing,
-                    args.warehouse,
-                    args.as_of,
-                    console,
-                    args.build_filter,
-                    settings,
-                    args.accepted_snapshots,
-                )
-            )
-        elif args.command == "demo":
-            settings = parse_settings(args.settings)
-            print_summary(
-                run_build(
-                    DEMO_LANDING,
-                    args.warehouse,
-                    None,
-                    console,
-                    args.build_filter,
-                    settings,
-                    args.accepted_snapshots,
-                )
-            )
-        elif args.command == "generate":
-            cmd_generate(args)
-        elif args.command == "ui":
-            cmd_ui(args)
-        elif args.command == "query":
-            cmd_query(args)
-        elif args.command == "docs":
-            cmd_docs(args)
-        elif args.command == "report":
-            cmd_report(args)
-        elif args.command == "export":
-            cmd_export(args)
-    except (
-        BuildError,
-        UsageError,
-        DocsError,
-        FileLevelError,
-        BuildLockedError,
-        ReportError,
-        ExportError,
-        OutputPathError,
-        SettingError,
-    ) as exc:
+        COMMANDS[args.command](args)
+    except EXPECTED_ERRORS as exc:
         console.print(f"[bold red]error:[/] {console_text(exc)}")
         raise SystemExit(1) from None
     except OSError as exc:

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from dagster_project import cli
 from dagster_project.build import manifest as dbt_manifest
 from dagster_project.build.errors import UsageError
 from dagster_project.build.manifest import manifest_is_current
-from dagster_project.cli import SETTINGS, parse_settings
+from dagster_project.cli import parse_settings
 from dagster_project.defs.dbt import _start_from_latest_parse
 from dagster_project.defs.resources import BuildSettings
+from dagster_project.lib.settings import overridable_settings
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_target_dir
 from tests.conftest import write_snapshot
 
@@ -88,13 +90,37 @@ def test_settings_become_dbt_vars():
     )  # fmt: skip
     assert settings.dbt_vars() == {"renewal_horizon_days": 90, "as_of_date": "2026-01-31"}
     assert {"renewal_horizon_days", "renewal_lead_time_days", "renewal_match_window_days",
-            "new_logo_lookback_months"} <= set(SETTINGS)  # fmt: skip
+            "new_logo_lookback_months"} <= set(overridable_settings())  # fmt: skip
 
 
 @pytest.mark.parametrize("pair", ["nope=1", "renewal_horizon_days", "renewal_horizon_days=soon"])
 def test_bad_settings_are_refused(pair):
     with pytest.raises(UsageError):
         parse_settings([pair])
+
+
+def test_every_subcommand_has_a_handler():
+    parser = cli.build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(subcommands) == set(cli.COMMANDS)
+
+
+def test_importing_the_command_reads_no_dbt_project_file():
+    """The dbt project is read when a command needs it (the --set help, a build), not when
+    the module is imported."""
+    script = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda event, args: event == 'open' and opened.append(str(args[0])))\n"
+        "import dagster_project.cli\n"
+        "print([p for p in opened if p.endswith('dbt_project.yml')])\n"
+        "dagster_project.cli.build_parser()\n"
+        "print([p for p in opened if p.endswith('dbt_project.yml')])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    at_import, after_parser = result.stdout.splitlines()
+    assert at_import == "[]"
+    assert "dbt_project.yml" in after_parser  # the --set help names the settings
 
 
 def test_missing_landing_folder(tmp_path):
@@ -134,8 +160,6 @@ def test_unsafe_build_filter_is_refused(tmp_path):
 
 
 def test_report_and_export_commands_on_the_demo(demo_build, tmp_path):
-    from dagster_project import cli
-
     warehouse = str(demo_build.warehouse)
     cli.main(["report", "--warehouse", warehouse, "--out", str(tmp_path / "report.html")])
     assert (tmp_path / "report.html").stat().st_size > 100_000
