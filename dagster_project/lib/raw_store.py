@@ -61,6 +61,7 @@ def quote_ident(name: str) -> str:
 
 
 def quote_literal(value: str) -> str:
+    """`value` as a SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 

@@ -60,6 +60,8 @@ def derived_columns(obj: CrmObject, header: list[str]) -> dict[str, str]:
 def add_derived_columns(
     con: duckdb.DuckDBPyConnection, obj: CrmObject, snapshot_date: date, header: list[str]
 ) -> list[str]:
+    """file_rows with the derived required fields added (see derived_columns); the header
+    with them."""
     derived = derived_columns(obj, header)
     if not derived:
         return header
@@ -81,6 +83,8 @@ def add_derived_columns(
 
 
 def read_export_header(export: ExportFile, path: Path, encoding: str) -> list[str]:
+    """The header line of a CSV export as it is written; a FileLevelError saying why when
+    there is none to read."""
     try:
         with path.open(encoding=encoding, errors="surrogateescape", newline="") as handle:
             return csv_header(handle)
@@ -113,6 +117,8 @@ def reader_error(exc: Exception) -> str:
 
 
 def check_columns(obj: CrmObject, header: list[str], where: str) -> None:
+    """A FileLevelError naming the first required column the header lacks (and cannot
+    derive), or a column named like a storage column."""
     derivable = derived_columns(obj, header)
     missing = [n for n in obj.required_fields if n not in header and n not in derivable]
     if missing:

@@ -50,6 +50,8 @@ LOAD_TABLES = ("file_rows", "checked_rows", "row_lines", "parse_rejects", "line_
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What one load did with one file: its rows, loaded and rejected, and its extra columns."""
+
     object_name: str
     snapshot_date: date
     source_file: str

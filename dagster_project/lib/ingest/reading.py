@@ -25,6 +25,7 @@ from .row_rules import shown_sql
 
 
 def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex (raw._loads keeps it to skip a file loaded before)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
