@@ -64,12 +64,21 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command's flags: one subcommand per entry of COMMANDS."""
     parser = argparse.ArgumentParser(
         prog="recurwise",
         description="Subscription revenue warehouse: CRM snapshots in, DuckDB marts out.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_build_commands(sub)
+    _add_generate_command(sub)
+    _add_ui_command(sub)
+    _add_warehouse_commands(sub)
+    return parser
 
+
+def _add_build_commands(sub) -> None:
+    """`build` and `demo`: the flags of a build."""
     build = sub.add_parser("build", help="ingest every snapshot, build, check and publish")
     build.add_argument(
         "--landing", type=Path, required=True, help="folder of snapshot folders named YYYY-MM-DD"
@@ -111,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the DuckDB file to publish (default {DEFAULT_WAREHOUSE})",
     )
 
+
+def _add_generate_command(sub) -> None:
+    """`generate`: synthetic CRM snapshots."""
     gen = sub.add_parser("generate", help="write synthetic CRM snapshots")
     gen.add_argument("--accounts", type=_positive, required=True)
     gen.add_argument("--days", type=_positive, default=3)
@@ -124,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", type=Path, required=True)
 
+
+def _add_ui_command(sub) -> None:
+    """`ui`: the Dagster UI and daemon over one landing folder and warehouse."""
     ui = sub.add_parser(
         "ui",
         help="serve the Dagster UI on 127.0.0.1 and run the daemon, which builds new "
@@ -134,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
     ui.add_argument("--port", type=int, default=3000)
 
+
+def _add_warehouse_commands(sub) -> None:
+    """`docs`, `query`, `report` and `export`: what reads a built warehouse."""
     docs = sub.add_parser("docs", help="write dbt's documentation site as one static HTML file")
     docs.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     docs.add_argument("--out", type=Path, default=Path("dbt-docs.html"))
@@ -168,7 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
-    return parser
 
 
 def parse_settings(pairs: list[str]) -> dict[str, object]:

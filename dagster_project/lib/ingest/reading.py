@@ -183,8 +183,12 @@ def collect_parse_rejects(
             )
         finally:
             con.unregister("scan_rejects_arrow")
-    if not from_csv:
-        return
+    if from_csv:
+        _collect_reader_rejects(con)
+
+
+def _collect_reader_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's structural rejects (csv_rejects) into parse_rejects, at their file lines."""
     # DuckDB numbers the records it reads from 2 (header = 1): record k of the scan.
     con.execute(
         f"""
