@@ -32,6 +32,7 @@ from ..raw_store import (
     store_snapshot,
     versions_table,
 )
+from .errors import FileLevelError
 from .headers import add_derived_columns
 from .landing import ExportFile
 from .raw_schema import evolve_raw_schema, show_added_columns
@@ -77,6 +78,35 @@ def _checkpoint(con: duckdb.DuckDBPyConnection) -> None:
     same connection, until a checkpoint: the next snapshot's load would not see this
     one's versions (tests/test_raw_store.py::test_versions_compact_past_one_row_group)."""
     con.execute("checkpoint")
+
+
+def load_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    obj: CrmObject,
+    snapshot_date: date,
+    folder: Path,
+    export: ExportFile | None,
+    load_id: str,
+    options: IngestOptions,
+) -> LoadResult:
+    """Load the object's export of one snapshot folder, or record it empty when an optional
+    object has none (SPEC 2); a FileLevelError for a missing required file or a link
+    out of the folder."""
+    if export is not None and folder.resolve() not in export.path.resolve().parents:
+        # A link to /etc/passwd or another team's file is not a CRM export: refused before
+        # a byte of it is read (nor echoed in a message).
+        raise FileLevelError(
+            f"{export.path}: a symbolic link to a file outside snapshot "
+            f"folder {folder}; copy the export into the folder instead"
+        )
+    if export is None and not obj.optional:
+        raise FileLevelError(
+            f"{folder}: {obj.name}.csv is missing from snapshot "
+            f"{snapshot_date} (it is required in every snapshot)"
+        )
+    if export is None:
+        return load_absent(con, obj, snapshot_date, load_id)
+    return load_file(con, obj, snapshot_date, export, load_id, options)
 
 
 def load_file(
