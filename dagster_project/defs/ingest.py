@@ -1,7 +1,7 @@
 """Ingest assets: every snapshot folder of the landing directory into raw.<object>.
 
 `raw/snapshots` records the snapshot folders and creates the raw tables; one asset
-per CRM object then loads that object's file of every snapshot (lib/ingest.py does the
+per CRM object then loads that object's file of every snapshot (lib/ingest/ does the
 DuckDB work). Rejected rows never stop the build; a file-level problem does, with one
 message naming the file and the column.
 """
