@@ -89,7 +89,7 @@ def _build_child(landing: str, warehouse: str, out: str) -> None:
     """Runs in the child process: the real build, with per-step timings recorded."""
     from rich.console import Console
 
-    from dagster_project.runner import run_build
+    from dagster_project.build.run import run_build
 
     begin = time.monotonic()
     summary = run_build(Path(landing), Path(warehouse), console=Console(quiet=True))

@@ -14,12 +14,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from dagster_project.dbt_project import DBT_PROJECT_DIR
+from dagster_project.build.errors import BuildError, UsageError
+from dagster_project.build.run import DEFAULT_WAREHOUSE, DEMO_LANDING, REPO_ROOT, run_build
+from dagster_project.build.summary import BuildSummary
 from dagster_project.lib import settings as settings_module
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.export import FORMATS, ExportError, export_all_parquet, export_mart
-from dagster_project.lib.ingest import FileLevelError
+from dagster_project.lib.ingest.errors import FileLevelError
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,
@@ -30,24 +32,18 @@ from dagster_project.lib.outputs import (
 )
 from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.report import ReportError, write_report
-from dagster_project.lib.settings import SETTINGS, SettingError
+from dagster_project.lib.settings import SettingError, overridable_settings
 from dagster_project.lib.warehouse import BuildLockedError
-from dagster_project.runner import (
-    DEFAULT_WAREHOUSE,
-    DEMO_LANDING,
-    REPO_ROOT,
-    BuildError,
-    BuildSummary,
-    configure_environment,
-    prepare_dbt_manifest,
-    run_build,
-)
 
 # soft_wrap: an error message stays one line in logs and pipes, however narrow the terminal.
 # emoji=False: CRM text such as "Acme :fire: Corp" prints as it is. Every value from a
 # user, a path or the CRM goes through console_text(): "Acme [/x] Corp" is text, not
 # markup, and a terminal escape sequence in CRM text prints as \x1b[31m.
 console = Console(stderr=True, soft_wrap=True, emoji=False)
+
+
+class DocsError(Exception):
+    """dbt could not write the documentation site; the message has the end of its output."""
 
 
 def _date(text: str) -> date:
@@ -68,18 +64,29 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command's flags: one subcommand per entry of COMMANDS."""
     parser = argparse.ArgumentParser(
         prog="recurwise",
         description="Subscription revenue warehouse: CRM snapshots in, DuckDB marts out.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_build_commands(sub)
+    _add_generate_command(sub)
+    _add_ui_command(sub)
+    _add_warehouse_commands(sub)
+    return parser
 
+
+def _add_build_commands(sub) -> None:
+    """`build` and `demo`: the flags of a build."""
     build = sub.add_parser("build", help="ingest every snapshot, build, check and publish")
     build.add_argument(
         "--landing", type=Path, required=True, help="folder of snapshot folders named YYYY-MM-DD"
     )
     build.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
     build.add_argument("--as-of", type=_date, help="as-of date (default: latest snapshot)")
+    # Read here, not at import: only a command that builds its parser needs the names.
+    settings_names = ", ".join(overridable_settings())
     for command in (build, demo := sub.add_parser("demo", help="build the bundled demo snapshots")):
         command.add_argument(
             "--accept-snapshot",
@@ -103,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=[],
             metavar="NAME=VALUE",
             help="a setting of dbt_project.yml's vars, e.g. renewal_horizon_days=90 "
-            f"(one of: {', '.join(sorted(SETTINGS))})",
+            f"(one of: {settings_names})",
         )
 
     demo.add_argument(
@@ -113,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the DuckDB file to publish (default {DEFAULT_WAREHOUSE})",
     )
 
+
+def _add_generate_command(sub) -> None:
+    """`generate`: synthetic CRM snapshots."""
     gen = sub.add_parser("generate", help="write synthetic CRM snapshots")
     gen.add_argument("--accounts", type=_positive, required=True)
     gen.add_argument("--days", type=_positive, default=3)
@@ -126,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--out", type=Path, required=True)
 
+
+def _add_ui_command(sub) -> None:
+    """`ui`: the Dagster UI and daemon over one landing folder and warehouse."""
     ui = sub.add_parser(
         "ui",
         help="serve the Dagster UI on 127.0.0.1 and run the daemon, which builds new "
@@ -136,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
     ui.add_argument("--port", type=int, default=3000)
 
+
+def _add_warehouse_commands(sub) -> None:
+    """`docs`, `query`, `report` and `export`: what reads a built warehouse."""
     docs = sub.add_parser("docs", help="write dbt's documentation site as one static HTML file")
     docs.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     docs.add_argument("--out", type=Path, default=Path("dbt-docs.html"))
@@ -170,7 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=FORMATS, default="csv")
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
-    return parser
 
 
 def parse_settings(pairs: list[str]) -> dict[str, object]:
@@ -178,7 +193,7 @@ def parse_settings(pairs: list[str]) -> dict[str, object]:
     try:
         return settings_module.parse_settings(pairs)
     except SettingError as exc:
-        raise BuildError(str(exc)) from None
+        raise UsageError(str(exc)) from None
 
 
 def print_summary(summary: BuildSummary) -> None:
@@ -232,7 +247,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
                 args.accounts, args.days, args.seed, args.out, progress=status.update, **kwargs
             )
         except ValueError as exc:
-            raise BuildError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     console.print(
         f"Wrote {args.days} snapshots to {console_text(args.out)}: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items())
@@ -253,11 +268,14 @@ INSTANCE_CONFIG = "nux:\n  enabled: false\ntelemetry:\n  enabled: false\n" + POO
 
 def cmd_ui(args: argparse.Namespace) -> None:
     """The Dagster UI and daemon (`dg dev`): the sensor and the schedule run in it."""
+    from dagster_project.build.environment import configure_environment
+    from dagster_project.build.manifest import prepare_dbt_manifest
+
     landing, warehouse = args.landing.resolve(), args.warehouse.resolve()
     if not landing.is_dir():
-        raise BuildError(f"landing directory {landing} does not exist")
+        raise UsageError(f"landing directory {landing} does not exist")
     if warehouse.is_dir():
-        raise BuildError(f"warehouse path {warehouse} is a directory; give a file name")
+        raise UsageError(f"warehouse path {warehouse} is a directory; give a file name")
     check_output_path(warehouse, landing=[landing])
     configure_environment(landing, warehouse)
     # One Dagster instance per warehouse: its runs, partitions and sensor cursor.
@@ -303,9 +321,9 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_export_all(args: argparse.Namespace) -> None:
     if args.mart:
-        raise BuildError(f"give a mart name or --all, not both (got {args.mart!r} and --all)")
+        raise UsageError(f"give a mart name or --all, not both (got {args.mart!r} and --all)")
     if args.format != "parquet":
-        raise BuildError("--all writes typed Parquet files: add --format parquet")
+        raise UsageError("--all writes typed Parquet files: add --format parquet")
     # No file of the folder may land on the warehouse's files or in a snapshot folder.
     check_output_path(args.out / "manifest.json", args.warehouse, _landing_of(args.warehouse))
     manifest = export_all_parquet(args.warehouse, args.out)
@@ -322,12 +340,12 @@ def cmd_export(args: argparse.Namespace) -> None:
         cmd_export_all(args)
         return
     if not args.mart:
-        raise BuildError("name the mart to export (e.g. fct_mrr_monthly), or give --all")
+        raise UsageError("name the mart to export (e.g. fct_mrr_monthly), or give --all")
     if args.mart == "renewals":
         if args.format != "csv":
-            raise BuildError("renewals are exported for the Data Loader: --format csv only")
+            raise UsageError("renewals are exported for the Data Loader: --format csv only")
         if not args.warehouse.is_file():
-            raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+            raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
         rows = export_renewals(args.warehouse, args.out)
         console.print(f"Wrote {rows:,} renewal opportunities to create to {console_text(args.out)}")
         return
@@ -341,8 +359,10 @@ def cmd_docs(args: argparse.Namespace) -> None:
     import shutil
     import tempfile
 
+    from dagster_project.dbt_project import DBT_PROJECT_DIR
+
     if not args.warehouse.is_file():
-        raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+        raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
     check_output_path(args.out, args.warehouse, _landing_of(args.warehouse))
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch) / "docs.duckdb"
@@ -358,7 +378,7 @@ def cmd_docs(args: argparse.Namespace) -> None:
             text=True,
         )  # fmt: skip
         if result.returncode != 0:
-            raise BuildError(f"dbt docs generate failed:\n{result.stdout[-2000:]}")
+            raise DocsError(f"dbt docs generate failed:\n{result.stdout[-2000:]}")
         page = Path(scratch) / "static_index.html"
         write_atomically(args.out, lambda partial: shutil.copyfile(page, partial))
     console.print(
@@ -387,78 +407,92 @@ def _landing_of(warehouse: Path) -> list[Path]:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             return landing_folders(con)
     except duckdb.Error as exc:
-        raise BuildError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
+        raise UsageError(f"cannot open {warehouse} as a DuckDB warehouse: {exc}") from None
 
 
 def cmd_query(args: argparse.Namespace) -> None:
     import duckdb
 
     if not args.warehouse.is_file():
-        raise BuildError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
+        raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
     try:
         with duckdb.connect(
             str(args.warehouse), read_only=True, config=query_config(args.allow_files)
         ) as con:
             print(con.sql(args.sql))
     except duckdb.PermissionException as exc:
-        raise BuildError(
+        raise UsageError(
             f"query refused: {exc}; recurwise query reads the warehouse only "
             "(add --allow-files to let it read and write other files)"
         ) from None
     except duckdb.Error as exc:
-        raise BuildError(f"query failed: {exc}") from None
+        raise UsageError(f"query failed: {exc}") from None
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    """Ingest, build, check and publish `--warehouse` from `--landing`, then the summary."""
+    settings = parse_settings(args.settings)
+    print_summary(
+        run_build(
+            args.landing,
+            args.warehouse,
+            args.as_of,
+            console,
+            args.build_filter,
+            settings,
+            args.accepted_snapshots,
+        )
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """`recurwise build` of the bundled demo snapshots."""
+    settings = parse_settings(args.settings)
+    print_summary(
+        run_build(
+            DEMO_LANDING,
+            args.warehouse,
+            None,
+            console,
+            args.build_filter,
+            settings,
+            args.accepted_snapshots,
+        )
+    )
+
+
+# Each subcommand's handler, by the name build_parser gives it.
+COMMANDS = {
+    "build": cmd_build,
+    "demo": cmd_demo,
+    "generate": cmd_generate,
+    "ui": cmd_ui,
+    "query": cmd_query,
+    "docs": cmd_docs,
+    "report": cmd_report,
+    "export": cmd_export,
+}
+
+# Errors a person can act on: one line and exit code 1, never a traceback.
+EXPECTED_ERRORS = (
+    BuildError,
+    UsageError,
+    DocsError,
+    FileLevelError,
+    BuildLockedError,
+    ReportError,
+    ExportError,
+    OutputPathError,
+    SettingError,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The `recurwise` command: parse the flags, run the subcommand's handler."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "build":
-            settings = parse_settings(args.settings)
-            print_summary(
-                run_build(
-                    args.landing,
-                    args.warehouse,
-                    args.as_of,
-                    console,
-                    args.build_filter,
-                    settings,
-                    args.accepted_snapshots,
-                )
-            )
-        elif args.command == "demo":
-            settings = parse_settings(args.settings)
-            print_summary(
-                run_build(
-                    DEMO_LANDING,
-                    args.warehouse,
-                    None,
-                    console,
-                    args.build_filter,
-                    settings,
-                    args.accepted_snapshots,
-                )
-            )
-        elif args.command == "generate":
-            cmd_generate(args)
-        elif args.command == "ui":
-            cmd_ui(args)
-        elif args.command == "query":
-            cmd_query(args)
-        elif args.command == "docs":
-            cmd_docs(args)
-        elif args.command == "report":
-            cmd_report(args)
-        elif args.command == "export":
-            cmd_export(args)
-    except (
-        BuildError,
-        FileLevelError,
-        BuildLockedError,
-        ReportError,
-        ExportError,
-        OutputPathError,
-        SettingError,
-    ) as exc:
+        COMMANDS[args.command](args)
+    except EXPECTED_ERRORS as exc:
         console.print(f"[bold red]error:[/] {console_text(exc)}")
         raise SystemExit(1) from None
     except OSError as exc:

@@ -5,7 +5,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.runner import DEMO_LANDING, prepare_dbt_manifest, run_build
+from dagster_project.build.manifest import prepare_dbt_manifest
+from dagster_project.build.run import DEMO_LANDING, run_build
 
 
 def pytest_collection_modifyitems(items):

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from dagster_project.runner import DEMO_LANDING, run_build
+from dagster_project.build.run import DEMO_LANDING, run_build
 from tests.conftest import mart_differences
 
 SNAPSHOTS = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())[-2:]

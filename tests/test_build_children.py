@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.build.run import DEMO_LANDING
 from dagster_project.lib import warehouse as warehouse_files
 from dagster_project.lib.child_process import PARENT_PID_ENV
 from dagster_project.lib.warehouse import (
@@ -28,7 +29,6 @@ from dagster_project.lib.warehouse import (
     wait_until_released,
     work_path,
 )
-from dagster_project.runner import DEMO_LANDING
 
 BIN = Path(sys.executable).parent
 BUILD_TIMEOUT = 600

@@ -17,10 +17,11 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from dagster_project.build.errors import BuildError
+from dagster_project.build.run import DEMO_LANDING, run_build
 from dagster_project.dbt_project import dbt_project
 from dagster_project.lib import expectations as ex
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.runner import DEMO_LANDING, BuildError, run_build
 
 
 def rule_named(asset: str, name: str) -> ex.Rule:

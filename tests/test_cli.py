@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project import runner
-from dagster_project.cli import SETTINGS, parse_settings
+from dagster_project import cli
+from dagster_project.build import manifest as dbt_manifest
+from dagster_project.build.errors import UsageError
+from dagster_project.build.manifest import manifest_is_current
+from dagster_project.cli import parse_settings
 from dagster_project.defs.dbt import _start_from_latest_parse
 from dagster_project.defs.resources import BuildSettings
+from dagster_project.lib.settings import overridable_settings
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_target_dir
-from dagster_project.runner import BuildError, _manifest_is_current
 from tests.conftest import write_snapshot
 
 RECURWISE = str(Path(sys.executable).parent / "recurwise")
@@ -33,27 +36,27 @@ def test_the_dbt_parse_is_skipped_only_while_the_manifest_is_current(tmp_path):
     for path in (model, seed, model.parent, seed.parent, project, seed.parent.parent):
         os.utime(path, (1_000, 1_000))
     os.utime(manifest, (2_000, 2_000))
-    assert _manifest_is_current(manifest, project)
+    assert manifest_is_current(manifest, project)
     extra = model.parent / "removed.sql"
     extra.write_text("x")
     extra.unlink()  # a model deleted after the last parse: its folder changed
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
     os.utime(model.parent, (1_000, 1_000))
     os.utime(seed, (3_000, 3_000))  # a reference seed edited after the last parse
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
     os.utime(seed, (1_000, 1_000))
     os.utime(model, (3_000, 3_000))
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
     manifest.unlink()
-    assert not _manifest_is_current(manifest, project)
+    assert not manifest_is_current(manifest, project)
 
 
 def test_a_start_of_build_parse_is_left_for_the_dbt_invocations(tmp_path, monkeypatch):
     from dagster_project.dbt_project import dbt_project
 
-    monkeypatch.setattr(runner, "_manifest_is_current", lambda *_: False)
+    monkeypatch.setattr(dbt_manifest, "manifest_is_current", lambda *_: False)
     warehouse = tmp_path / "warehouse.duckdb"
-    runner.prepare_dbt_manifest(warehouse)
+    dbt_manifest.prepare_dbt_manifest(warehouse)
     left = dbt_target_dir(warehouse) / "start_of_build" / PARTIAL_PARSE
     parsed = dbt_project.manifest_path.with_name(PARTIAL_PARSE)
     assert left.read_bytes() == parsed.read_bytes()
@@ -87,13 +90,37 @@ def test_settings_become_dbt_vars():
     )  # fmt: skip
     assert settings.dbt_vars() == {"renewal_horizon_days": 90, "as_of_date": "2026-01-31"}
     assert {"renewal_horizon_days", "renewal_lead_time_days", "renewal_match_window_days",
-            "new_logo_lookback_months"} <= set(SETTINGS)  # fmt: skip
+            "new_logo_lookback_months"} <= set(overridable_settings())  # fmt: skip
 
 
 @pytest.mark.parametrize("pair", ["nope=1", "renewal_horizon_days", "renewal_horizon_days=soon"])
 def test_bad_settings_are_refused(pair):
-    with pytest.raises(BuildError):
+    with pytest.raises(UsageError):
         parse_settings([pair])
+
+
+def test_every_subcommand_has_a_handler():
+    parser = cli.build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(subcommands) == set(cli.COMMANDS)
+
+
+def test_importing_the_command_reads_no_dbt_project_file():
+    """The dbt project is read when a command needs it (the --set help, a build), not when
+    the module is imported."""
+    script = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda event, args: event == 'open' and opened.append(str(args[0])))\n"
+        "import dagster_project.cli\n"
+        "print([p for p in opened if p.endswith('dbt_project.yml')])\n"
+        "dagster_project.cli.build_parser()\n"
+        "print([p for p in opened if p.endswith('dbt_project.yml')])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    at_import, after_parser = result.stdout.splitlines()
+    assert at_import == "[]"
+    assert "dbt_project.yml" in after_parser  # the --set help names the settings
 
 
 def test_missing_landing_folder(tmp_path):
@@ -133,8 +160,6 @@ def test_unsafe_build_filter_is_refused(tmp_path):
 
 
 def test_report_and_export_commands_on_the_demo(demo_build, tmp_path):
-    from dagster_project import cli
-
     warehouse = str(demo_build.warehouse)
     cli.main(["report", "--warehouse", warehouse, "--out", str(tmp_path / "report.html")])
     assert (tmp_path / "report.html").stat().st_size > 100_000

@@ -19,7 +19,7 @@ import pytest
 from dagster_project.dbt_project import DBT_PROJECT_DIR
 from dagster_project.defs.subscriptions import build_in_warehouse
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
-from dagster_project.lib.ingest import ensure_raw_schema
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 DBT = str(Path(sys.executable).parent / "dbt")
 AS_OF = date(2026, 11, 16)

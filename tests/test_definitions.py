@@ -5,7 +5,8 @@ from functools import cached_property
 import dagster as dg
 import pytest
 
-from dagster_project.runner import JOB_NAME, load_definitions, prepare_dbt_manifest
+from dagster_project.build.manifest import prepare_dbt_manifest
+from dagster_project.build.run import JOB_NAME, load_definitions
 
 EXPECTED_GROUPS = {
     "ingest": {

@@ -5,7 +5,7 @@ least 110,592 rows (0.9 of a 122,880-row group: the size at which DuckDB writes 
 out optimistically) from a temp table: after the commit, scans on the same database
 instance see none of those rows (count(*) alone, answered from metadata, says they are
 there) until a checkpoint. Ingest hits exactly that: store_snapshot's "versions crossing
-the snapshot" insert is usually empty, and the new versions follow (lib/ingest.py
+the snapshot" insert is usually empty, and the new versions follow (lib/ingest/load.py
 _checkpoint; tests/test_raw_store.py::test_versions_compact_past_one_row_group fails
 without the checkpoint: 300,000 versions instead of 150,000).
 
@@ -37,7 +37,7 @@ def test_the_locked_duckdb_still_loses_the_rows_until_a_checkpoint():
     if scanned == (ROWS, 0):
         pytest.fail(
             f"DuckDB {duckdb.__version__} no longer loses rows after an empty insert: "
-            "the checkpoint in lib/ingest.py (_checkpoint) and docs/duckdb.md can be revisited"
+            "the checkpoint in lib/ingest/load.py (_checkpoint) and docs/duckdb.md can be revisited"
         )
     assert con.execute("select count(*) from v").fetchone()[0] == ROWS  # metadata knows
     assert scanned == (0, None)

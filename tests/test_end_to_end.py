@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
+from dagster_project.build.run import DEMO_LANDING
 from dagster_project.lib.crm_schema import OBJECTS
 from dagster_project.lib.renewals_export import export_renewals
 from dagster_project.lib.warehouse import dbt_target_dir, work_path
-from dagster_project.runner import DEMO_LANDING
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SNAPSHOTS = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())

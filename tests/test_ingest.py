@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import FileLevelError, ensure_raw_schema, load_file
+from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.ingest.landing import ExportFile
+from dagster_project.lib.ingest.load import IngestOptions, load_file, load_snapshot
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 SNAPSHOT = date(2026, 1, 5)
 OPP_HEADER = "Id,AccountId,Name,StageName,CloseDate,IsClosed,IsWon,CreatedDate"
@@ -287,3 +290,26 @@ def test_random_csv_content_never_loses_a_row(tmp_path_factory, records):
     except FileLevelError:
         return
     assert result.rows_in_file == len(records)
+
+
+def test_a_snapshot_without_a_required_file_or_with_a_link_out_of_its_folder_stops(tmp_path):
+    folder = tmp_path / SNAPSHOT.isoformat()
+    folder.mkdir()
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(opp_file(GOOD_OPP))
+    (folder / "Opportunity.csv").symlink_to(outside)
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    opportunity, user = OBJECTS_BY_NAME["Opportunity"], OBJECTS_BY_NAME["User"]
+    with pytest.raises(FileLevelError, match="is missing from snapshot 2026-01-05"):
+        load_snapshot(con, opportunity, SNAPSHOT, folder, None, "test-load", IngestOptions())
+    export = ExportFile(folder / "Opportunity.csv")
+    with pytest.raises(FileLevelError, match="a symbolic link to a file outside snapshot folder"):
+        load_snapshot(con, opportunity, SNAPSHOT, folder, export, "test-load", IngestOptions())
+    assert con.execute("select count(*) from raw._loads").fetchone()[0] == 0
+    # An optional object without a file is an empty snapshot, recorded like a load.
+    result = load_snapshot(con, user, SNAPSHOT, folder, None, "test-load", IngestOptions())
+    assert (result.rows_in_file, result.source_file, result.skipped) == (0, "", False)
+    assert con.execute("select object_name, rows_loaded from raw._loads").fetchall() == [
+        ("User", 0)
+    ]

@@ -14,20 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dagster_project.build.errors import BuildError
+from dagster_project.build.run import DEMO_LANDING, run_build
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import (
-    DeliveryLimits,
-    FileLevelError,
-    IngestOptions,
-    delivery_problems,
-    ensure_raw_schema,
-    list_snapshots,
-    load_absent,
-    load_file,
-    scan_landing,
-    snapshot_files,
-)
-from dagster_project.runner import DEMO_LANDING, BuildError, run_build
+from dagster_project.lib.ingest.delivery import DeliveryLimits, delivery_problems
+from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.ingest.landing import list_snapshots, scan_landing, snapshot_files
+from dagster_project.lib.ingest.load import IngestOptions, load_absent, load_file
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 SNAPSHOT = date(2026, 1, 5)
 OPPORTUNITY = OBJECTS_BY_NAME["Opportunity"]
@@ -411,6 +405,20 @@ def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     with path.open(newline="") as handle:
         rows = list(csv.reader(handle))
     return rows[0], rows[1:]
+
+
+def test_a_build_over_a_warehouse_in_the_old_raw_layout_says_how_to_rebuild(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.opportunity (Id varchar, _snapshot_date date)")
+    published = warehouse.read_bytes()
+    with pytest.raises(BuildError) as refused:
+        run_build(DEMO_LANDING, warehouse)
+    message = " ".join(str(refused.value).split())
+    assert "raw__snapshots: raw.opportunity: every snapshot's rows in one table" in message
+    assert "Rebuild the warehouse from the landing folder" in message
+    assert warehouse.read_bytes() == published
 
 
 def test_messages_never_echo_the_first_line_of_a_file_that_is_no_export(tmp_path):

@@ -15,7 +15,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from dagster_project.runner import DEMO_LANDING, run_build
+from dagster_project.build.run import DEMO_LANDING, run_build
 
 LATEST = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())[-1]
 NEXT_DAY = "2026-11-17"

@@ -19,16 +19,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.build.environment import configure_environment
+from dagster_project.build.manifest import prepare_dbt_manifest
+from dagster_project.build.run import DEMO_LANDING, JOB_NAME, load_definitions
 from dagster_project.defs.resources import BuildSettings
 from dagster_project.defs.sensors import daily_build
 from dagster_project.lib.warehouse import work_path
-from dagster_project.runner import (
-    DEMO_LANDING,
-    JOB_NAME,
-    configure_environment,
-    load_definitions,
-    prepare_dbt_manifest,
-)
 
 BIN = Path(sys.executable).parent
 DEMO_DAYS = sorted(p.name for p in DEMO_LANDING.iterdir() if p.is_dir())

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dagster_project.lib.crm_schema import OBJECTS_BY_NAME
-from dagster_project.lib.ingest import FileLevelError, ensure_raw_schema, load_absent, load_file
+from dagster_project.lib.ingest.errors import FileLevelError, OldRawLayoutError
+from dagster_project.lib.ingest.load import load_absent, load_file
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 USER = OBJECTS_BY_NAME["User"]
 RATE = OBJECTS_BY_NAME["DatedConversionRate"]  # no Id: identical rows may repeat
@@ -152,40 +154,25 @@ def test_snapshot_view_carries_the_load_metadata(landing):
     assert all(value is not None for row in rows for value in row)
 
 
-def test_a_per_snapshot_warehouse_is_migrated_to_versions(landing):
+def test_a_warehouse_in_the_old_raw_layout_is_refused_saying_how_to_rebuild(landing):
     """Warehouses built before versioned storage kept every snapshot's rows in raw.<object>."""
     con = landing.con
-    days = [DAY_ONE + timedelta(days=d) for d in range(3)]
     con.execute("drop view raw.user")
     con.execute("drop table raw.user_versions")
     con.execute(
-        "create table raw.user (Id varchar, Name varchar, IsActive boolean, Region varchar, "
-        "_snapshot_date date, _source_file varchar, _file_sha256 varchar, _load_id varchar, "
-        "_loaded_at timestamp, _line_number bigint)"
+        "create table raw.user as select '005A' as Id, 'Ann' as Name, true as IsActive, "
+        "date '2026-03-01' as _snapshot_date"
     )
-    con.execute("create table raw.snapshots as select unnest(?::date[]) as snapshot_date", [days])
-    for n, (day, names) in enumerate(zip(days, [["Ann"], ["Ann", "Bob"], ["Ann"]], strict=True)):
-        for line, name in enumerate(names, start=2):
-            con.execute(
-                "insert into raw.user values (?, ?, true, 'EU', ?, ?, 'sha', 'old', "
-                "current_timestamp, ?)",
-                [f"005{name}", name, day, f"{n}/User.csv", line],
-            )
-        con.execute(
-            "insert into raw._loads values ('User', ?, ?, 'sha', ?, ?, 0, ['Region'], 'old', "
-            "current_timestamp)",
-            [day, f"{n}/User.csv", len(names), len(names)],
-        )
-    ensure_raw_schema(con)
-    assert landing.versions(USER) == 2  # Ann across three days, Bob on one
-    assert con.execute(
-        "select Id, Region, _snapshot_date from raw.user order by 3, 1"
-    ).fetchall() == [
-        ("005Ann", "EU", days[0]),
-        ("005Ann", "EU", days[1]),
-        ("005Bob", "EU", days[1]),
-        ("005Ann", "EU", days[2]),
-    ]
+    with pytest.raises(OldRawLayoutError) as refused:
+        ensure_raw_schema(con)
+    message = str(refused.value)
+    assert message.startswith("raw.user: every snapshot's rows in one table")
+    assert "Rebuild the warehouse from the landing folder" in message
+    # Refused before any change: the old table as it was, no versions table made.
+    assert con.execute("select Id, Name from raw.user").fetchall() == [("005A", "Ann")]
+    assert not con.execute(
+        "select count(*) from information_schema.tables where table_name = 'user_versions'"
+    ).fetchone()[0]
 
 
 # --- any order of deliveries decodes to the latest delivery of every day ------------------

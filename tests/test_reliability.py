@@ -26,8 +26,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.build.errors import BuildError, UsageError
+from dagster_project.build.run import run_build
 from dagster_project.lib.warehouse import work_path
-from dagster_project.runner import BuildError, run_build
 from synthetic_crm import generate
 
 RECURWISE = Path(sys.executable).parent / "recurwise"
@@ -372,7 +373,7 @@ def test_build_filter_injection_is_refused_before_anything_runs(build_filter, tm
     landing = tmp_path / "landing"
     landing.mkdir()
     warehouse = tmp_path / "warehouse.duckdb"
-    with pytest.raises(BuildError, match="build filter"):
+    with pytest.raises(UsageError, match="build filter"):
         run_build(landing, warehouse, build_filter=build_filter)
     # Refused before the lock, the work file or any build log was made.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["landing"]

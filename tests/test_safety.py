@@ -26,6 +26,9 @@ import pytest
 from rich.console import Console
 
 from dagster_project import cli
+from dagster_project.build.errors import BuildError, UsageError
+from dagster_project.build.run import DEMO_LANDING, run_build
+from dagster_project.build.summary import BuildSummary
 from dagster_project.defs.resources import BuildSettings
 from dagster_project.lib import outputs
 from dagster_project.lib import warehouse as warehouse_files
@@ -36,14 +39,13 @@ from dagster_project.lib.report import MARTS as REPORT_MARTS
 from dagster_project.lib.report import ReportError, write_report
 from dagster_project.lib.settings import (
     DECLARED,
-    SETTINGS,
     SettingError,
     check_dbt_vars,
     dbt_defaults,
+    overridable_settings,
     parse_settings,
 )
 from dagster_project.lib.warehouse import work_path
-from dagster_project.runner import DEMO_LANDING, BuildError, BuildSummary, run_build
 from tests.conftest import write_snapshot
 from tests.contracts import create_empty_marts
 
@@ -132,7 +134,7 @@ def tiny_warehouse(tmp_path: Path) -> Path:
 def test_every_dbt_var_has_a_declared_type_and_its_default_passes():
     defaults = dbt_defaults()
     assert set(defaults) == set(DECLARED)
-    assert set(SETTINGS) == set(DECLARED) - {"as_of_date"}
+    assert set(overridable_settings()) == set(DECLARED) - {"as_of_date"}
     assert check_dbt_vars(defaults) == defaults
 
 
@@ -449,7 +451,7 @@ def test_a_build_refuses_a_warehouse_or_report_in_its_landing_folder(tmp_path):
     before = sha256(target)
     # A CRM file, a new file in a snapshot folder, one in a snapshot folder still to come.
     for warehouse in (target, target.with_name("w.duckdb"), landing / "2027-01-01" / "w.duckdb"):
-        with pytest.raises(BuildError, match="is in the landing folder"):
+        with pytest.raises(UsageError, match="is in the landing folder"):
             run_build(landing, warehouse)
     assert sha256(target) == before
     assert not (landing / "2027-01-01").exists()

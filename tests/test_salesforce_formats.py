@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.runner import DEMO_LANDING, run_build
+from dagster_project.build.run import DEMO_LANDING, run_build
 from tests import salesforce_formats as formats
 from tests.conftest import mart_differences
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.runner import DEMO_LANDING
+from dagster_project.build.run import DEMO_LANDING
 
 CHROMIUM = Path(os.environ.get("RECURWISE_CHROMIUM") or "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.

@@ -10,6 +10,7 @@ wait for it (a non-blocking check may run after the work file has been renamed a
 an ERROR result blocks; a WARN result of a declared-blocking check does not.
 """
 
+import importlib
 import threading
 from collections import defaultdict
 
@@ -41,7 +42,7 @@ class GreatExpectations(dg.ConfigurableResource):
         # SQLAlchemy first, in this thread: Dagster's event storage imports it lazily while
         # the steps run, and the two threads importing its circular `orm` package at once
         # failed a demo build with "partially initialized module 'sqlalchemy.orm.exc'".
-        import sqlalchemy.orm  # noqa: F401
+        importlib.import_module("sqlalchemy.orm")
 
         threading.Thread(target=preload, name="great-expectations-preload", daemon=True).start()
 

@@ -1,7 +1,7 @@
 """Ingest assets: every snapshot folder of the landing directory into raw.<object>.
 
 `raw/snapshots` records the snapshot folders and creates the raw tables; one asset
-per CRM object then loads that object's file of every snapshot (lib/ingest.py does the
+per CRM object then loads that object's file of every snapshot (lib/ingest/ does the
 DuckDB work). Rejected rows never stop the build; a file-level problem does, with one
 message naming the file and the column.
 """
@@ -13,18 +13,11 @@ import dagster as dg
 
 from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
 from dagster_project.lib.crm_schema import OBJECTS, OBJECTS_BY_NAME, CrmObject
-from dagster_project.lib.ingest import (
-    DeliveryLimits,
-    FileLevelError,
-    IngestOptions,
-    Landing,
-    check_time_zone,
-    delivery_problems,
-    ensure_raw_schema,
-    load_absent,
-    load_file,
-    scan_landing,
-)
+from dagster_project.lib.ingest.delivery import DeliveryLimits, delivery_problems
+from dagster_project.lib.ingest.errors import FileLevelError, OldRawLayoutError
+from dagster_project.lib.ingest.landing import Landing, scan_landing
+from dagster_project.lib.ingest.load import IngestOptions, check_time_zone, load_snapshot
+from dagster_project.lib.ingest.raw_schema import ensure_raw_schema
 
 SNAPSHOTS_KEY = dg.AssetKey(["raw", "snapshots"])
 
@@ -73,7 +66,10 @@ def raw_snapshots(
 ) -> dg.MaterializeResult:
     snapshots, landing = run_snapshot_folders(context, settings)
     with warehouse.connect() as con:
-        ensure_raw_schema(con)
+        try:
+            ensure_raw_schema(con)
+        except OldRawLayoutError as exc:
+            raise dg.Failure(description=str(exc)) from None
         con.execute(
             "create table if not exists raw.snapshots (snapshot_date date primary key, "
             "folder varchar, found_at timestamp)"
@@ -117,6 +113,16 @@ def ingest_options(
     return options, limits
 
 
+def delivery_failure(problems: list[tuple[date, str]]) -> dg.Failure:
+    """The run's failure for snapshots a delivery gate stopped, saying how to accept them."""
+    dates = sorted({str(d) for d, _ in problems})
+    return dg.Failure(
+        description="; ".join(p for _, p in problems)
+        + ". If the delivery is right, publish it with "
+        + " ".join(f"--accept-snapshot {d}" for d in dates)
+    )
+
+
 def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
     required = "" if obj.optional else " Required in every snapshot."
 
@@ -144,24 +150,10 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             options, limits = ingest_options(con, settings, warehouse)
             for snapshot_date, folder in folders.items():
+                export = landing.files[snapshot_date].files.get(obj.name)
                 try:
-                    path = landing.files[snapshot_date].files.get(obj.name)
-                    if path is not None and folder.resolve() not in path.path.resolve().parents:
-                        # A link to /etc/passwd or another team's file is not a CRM export:
-                        # refused before a byte of it is read (nor echoed in a message).
-                        raise FileLevelError(
-                            f"{path.path}: a symbolic link to a file outside snapshot "
-                            f"folder {folder}; copy the export into the folder instead"
-                        )
-                    if path is None and not obj.optional:
-                        raise FileLevelError(
-                            f"{folder}: {obj.name}.csv is missing from snapshot "
-                            f"{snapshot_date} (it is required in every snapshot)"
-                        )
-                    result = (
-                        load_absent(con, obj, snapshot_date, load_id)  # empty (SPEC 2)
-                        if path is None
-                        else load_file(con, obj, snapshot_date, path, load_id, options)
+                    result = load_snapshot(
+                        con, obj, snapshot_date, folder, export, load_id, options
                     )
                 except FileLevelError as exc:
                     raise dg.Failure(description=str(exc)) from None
@@ -190,12 +182,7 @@ def build_ingest_asset(obj: CrmObject) -> dg.AssetsDefinition:
                     )
         if problems:
             # The work file is thrown away: the published warehouse stays as it was.
-            dates = sorted({str(d) for d, _ in problems})
-            raise dg.Failure(
-                description="; ".join(p for _, p in problems)
-                + ". If the delivery is right, publish it with "
-                + " ".join(f"--accept-snapshot {d}" for d in dates)
-            )
+            raise delivery_failure(problems)
         return dg.MaterializeResult(
             metadata={
                 "rows_loaded": loaded,

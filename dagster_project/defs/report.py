@@ -48,7 +48,7 @@ def finance_report(context: dg.AssetExecutionContext, settings: BuildSettings):
     try:
         check_output_path(out, landing=[settings.landing])
         drawn = write_report(settings.warehouse, out, warnings=warnings)
-    except Exception as exc:  # noqa: BLE001 - the warehouse is published: never a failed run
+    except Exception as exc:  # the warehouse is published: never a failed run
         if not isinstance(exc, (ReportError, OutputPathError)):
             exc = f"{type(exc).__name__}: {exc}"
         context.log.warning(f"no finance report: {exc}")

@@ -15,7 +15,8 @@ import duckdb
 from dagster_project.defs.ingest import snapshot_partitions
 from dagster_project.defs.jobs import build_job
 from dagster_project.defs.resources import BuildSettings
-from dagster_project.lib.ingest import FileLevelError, list_snapshots
+from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.ingest.landing import list_snapshots
 
 
 def landing_snapshots(settings: BuildSettings) -> list[str] | dg.SkipReason:

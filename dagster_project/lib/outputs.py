@@ -147,7 +147,7 @@ def landing_folders(con) -> list[Path]:
     from raw.snapshots; none for a warehouse without that table."""
     try:
         rows = con.execute("select distinct folder from raw.snapshots").fetchall()
-    except Exception:  # noqa: BLE001 - not a recurwise warehouse, or an older one: no folders
+    except Exception:  # not a recurwise warehouse, or an older one: no folders
         return []
     return sorted({Path(folder).parent for (folder,) in rows if folder})
 

@@ -31,6 +31,7 @@ of set-based statements, touching only versions that start, end or cross that sn
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,6 +59,11 @@ VERSION_COLUMNS = {
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """`value` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def versions_table(obj: CrmObject) -> str:
@@ -193,16 +199,32 @@ def store_snapshot(
         used = set(re.findall(r"\$(\w+)", sql))
         con.execute(sql, {k: v for k, v in params.items() if k in used})
 
-    # 1. Take the snapshot out (a no-op when it was never loaded). With it gone, the
-    #    previous and the next loaded snapshots are neighbours, so a version crossing it
-    #    stays contiguous; only versions starting or ending on it move.
+    # $s is the snapshot, $p and $n the loaded snapshots before and after it.
+    for step in (
+        _take_snapshot_out,
+        _split_versions_it_no_longer_shows,
+        _join_versions_it_bridges,
+        _extend_versions_it_shows,
+        _insert_new_versions,
+    ):
+        step(run, table, obj, same)
+    con.execute("drop table if exists crossing_not_shown; drop table if exists rejoined")
+
+
+def _take_snapshot_out(run: Callable[[str], None], table: str, obj: CrmObject, same: str) -> None:
+    """Step 1: Take the snapshot out (a no-op when it was never loaded). With it gone, the
+    previous and the next loaded snapshots are neighbours, so a version crossing it stays
+    contiguous; only versions starting or ending on it move."""
     run(f"delete from {table} where _first_snapshot_date = $s and _last_snapshot_date = $s")
     run(f"update {table} set _first_snapshot_date = $n where _first_snapshot_date = $s")
     run(f"update {table} set _last_snapshot_date = $p where _last_snapshot_date = $s")
 
-    # 2. Put it back with the incoming rows.
-    #  a. A version running from before to after it that the snapshot does not show any
-    #     more splits in two: up to the previous snapshot, and from the next one on.
+
+def _split_versions_it_no_longer_shows(
+    run: Callable[[str], None], table: str, obj: CrmObject, same: str
+) -> None:
+    """Step 2a: A version running from before to after it that the snapshot does not show any
+    more splits in two: up to the previous snapshot, and from the next one on."""
     run(
         f"""
         create or replace temp table crossing_not_shown as
@@ -224,8 +246,13 @@ def store_snapshot(
         where {same} and v._first_snapshot_date = i._first_snapshot_date
         """
     )
-    #  b. A row that the previous and the next snapshot both show as two versions (the
-    #     snapshot in between showed something else, or was not loaded yet): one version.
+
+
+def _join_versions_it_bridges(
+    run: Callable[[str], None], table: str, obj: CrmObject, same: str
+) -> None:
+    """Step 2b: A row that the previous and the next snapshot both show as two versions (the
+    snapshot in between showed something else, or was not loaded yet): one version."""
     run(
         f"""
         create or replace temp table rejoined as
@@ -247,7 +274,12 @@ def store_snapshot(
         """
     )
     run(f"delete from {table} v using rejoined i where {same} and v._first_snapshot_date = $n")
-    #  c. Versions ending just before or starting just after it that it shows: extended.
+
+
+def _extend_versions_it_shows(
+    run: Callable[[str], None], table: str, obj: CrmObject, same: str
+) -> None:
+    """Step 2c: Versions ending just before or starting just after it that it shows: extended."""
     run(
         f"""
         update {table} v set _last_snapshot_date = $s
@@ -260,7 +292,10 @@ def store_snapshot(
         from incoming i where {same} and v._first_snapshot_date = $n
         """
     )
-    #  d. Rows no version covers yet: new versions of this snapshot alone.
+
+
+def _insert_new_versions(run: Callable[[str], None], table: str, obj: CrmObject, same: str) -> None:
+    """Step 2d: Rows no version covers yet: new versions of this snapshot alone."""
     run(
         f"""
         insert into {table} by name
@@ -277,4 +312,3 @@ def store_snapshot(
         )
         """
     )
-    con.execute("drop table if exists crossing_not_shown; drop table if exists rejoined")

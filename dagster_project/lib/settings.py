@@ -146,19 +146,22 @@ def dbt_defaults() -> dict[str, object]:
     return dict(yaml.safe_load(DBT_PROJECT_YML.read_text())["vars"])
 
 
-# The settings `--set` may override: every var but the as-of date (it has --as-of).
-SETTINGS = {name: default for name, default in dbt_defaults().items() if name != "as_of_date"}
+def overridable_settings() -> list[str]:
+    """The settings `--set` may override, sorted: every var of dbt_project.yml but the
+    as-of date (it has --as-of)."""
+    return sorted(name for name in dbt_defaults() if name != "as_of_date")
 
 
 def parse_settings(pairs: list[str]) -> dict[str, object]:
     """NAME=VALUE pairs (`--set`) as checked dbt vars."""
     values: dict[str, object] = {}
+    known = overridable_settings()
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        if not sep or name not in SETTINGS:
+        if not sep or name not in known:
             raise SettingError(
                 f"unknown setting {quoted(pair)}; use NAME=VALUE with NAME one of "
-                f"{', '.join(sorted(SETTINGS))}"
+                f"{', '.join(known)}"
             )
         values[name] = DECLARED[name].parse(text)
     return values

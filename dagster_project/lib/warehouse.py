@@ -230,7 +230,7 @@ def build_lock(warehouse: Path) -> Iterator[None]:
             _HELD_LOCKS[key] -= 1
         return
     # Not truncated on open: the file holds the PID of the build that has the lock. Never
-    # through a symlink planted under its name (ELOOP: one message, see runner.run_build).
+    # through a symlink planted under its name (ELOOP: one message, see build/run.py run_build).
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     with os.fdopen(fd, "r+") as handle:
         try:
