@@ -10,11 +10,11 @@ from dagster_project.build.run import DEMO_LANDING, run_build
 
 
 def pytest_collection_modifyitems(items):
-    """Mark every test that needs a real build (the demo fixture) `build`: `make test-fast`
-    leaves them out. Tests that run a build themselves carry the mark in their module."""
+    """Mark every test that needs the demo build `slow`: `make test-fast` leaves them out.
+    Tests that run a build, dbt or the recurwise command for long carry the mark themselves."""
     for item in items:
         if "demo_build" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.build)
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_sessionstart(session):

@@ -7,6 +7,9 @@ import pytest
 from dagster_project.build.run import DEMO_LANDING, run_build
 from tests.conftest import mart_differences
 
+# Every test here runs real builds (the job, its daemon or the CLI).
+pytestmark = pytest.mark.slow
+
 SNAPSHOTS = sorted(p for p in DEMO_LANDING.iterdir() if p.is_dir())[-2:]
 
 

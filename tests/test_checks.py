@@ -823,7 +823,7 @@ def test_keys_and_row_rules_are_dbt_tests_with_one_owner():
 
 
 # Runs a build of its own, so it carries the `build` mark (make test-fast leaves it out).
-@pytest.mark.build
+@pytest.mark.slow
 def test_a_failing_dbt_test_blocks_the_publish(tmp_path, monkeypatch):
     """The latest demo snapshot with one recurring line priced below zero: fct_line_items'
     dbt test mrr_not_negative fails in `dbt build`, the build stops, nothing is published."""

@@ -51,6 +51,7 @@ def test_the_dbt_parse_is_skipped_only_while_the_manifest_is_current(tmp_path):
     assert not manifest_is_current(manifest, project)
 
 
+@pytest.mark.slow
 def test_a_start_of_build_parse_is_left_for_the_dbt_invocations(tmp_path, monkeypatch):
     from dagster_project.dbt_project import dbt_project
 
@@ -136,6 +137,7 @@ def test_landing_without_snapshot_folders(tmp_path):
     assert "no snapshot folders" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_file_stops_the_build_and_names_file_and_column(tmp_path):
     landing = tmp_path / "landing"
     write_snapshot(landing, "2026-01-01", {

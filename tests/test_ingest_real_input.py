@@ -407,6 +407,7 @@ def read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+@pytest.mark.slow
 def test_a_build_over_a_warehouse_in_the_old_raw_layout_says_how_to_rebuild(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:

@@ -26,6 +26,9 @@ from dagster_project.defs.resources import BuildSettings
 from dagster_project.defs.sensors import daily_build
 from dagster_project.lib.warehouse import work_path
 
+# Every test here runs real builds (the job, its daemon or the CLI).
+pytestmark = pytest.mark.slow
+
 BIN = Path(sys.executable).parent
 DEMO_DAYS = sorted(p.name for p in DEMO_LANDING.iterdir() if p.is_dir())
 

@@ -186,6 +186,7 @@ rate_file = st.lists(rate_row, max_size=3)  # repeats allowed: rates have no Id
 delivery = st.tuples(st.integers(0, 4), st.one_of(st.none(), user_file), rate_file)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

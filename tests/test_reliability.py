@@ -276,6 +276,7 @@ def scenario(published, landings, tmp_path_factory) -> Scenario:
     return scenario
 
 
+@pytest.mark.slow
 def test_sigkill_at_any_moment_leaves_the_published_file_byte_identical(scenario):
     killed = [kill for kill in scenario.kills if kill.killed]
     assert len(killed) >= 2, scenario.kills
@@ -318,6 +319,7 @@ def test_a_second_build_refuses_while_one_runs(scenario):
 # --- a failing blocking check ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_failing_blocking_check_keeps_the_old_warehouse(
     published, landings, tmp_path, monkeypatch
 ):
@@ -379,6 +381,7 @@ def test_build_filter_injection_is_refused_before_anything_runs(build_filter, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["landing"]
 
 
+@pytest.mark.slow
 def test_build_filter_refusal_from_the_command_line(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()

@@ -228,6 +228,7 @@ def _dbt_compile(tmp_path: Path, inline: str, dbt_vars: dict) -> subprocess.Comp
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_dbt_macros_quote_text_and_refuse_what_is_not_an_integer_or_date(tmp_path):
     """The second line behind lib/settings.py: a `dbt build --vars ...` run by hand."""
     texts = {f"p{i}": payload for i, payload in enumerate(PAYLOADS) if "{{" not in payload}
@@ -377,6 +378,7 @@ def test_query_with_allow_files_reads_and_writes_files_but_not_the_warehouse(tmp
     assert "read-only" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_query_never_installs_or_autoloads_an_extension(tmp_path):
     """Issue 22: a query naming an extension's function gets an error, not a download."""
     warehouse = tiny_warehouse(tmp_path)
@@ -559,6 +561,7 @@ def test_error_messages_print_values_literally_and_truncated(tmp_path, capsys):
     assert len(str(refused.value)) < 200 and "'=AAAA" in str(refused.value)
 
 
+@pytest.mark.slow
 def test_a_symlinked_landing_file_is_refused_and_never_echoed(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("root-SECRET-LINE-42:x:0:0\n")
@@ -598,6 +601,7 @@ def test_the_report_names_neither_the_host_nor_the_user_nor_the_folder(demo_buil
 # --- errors: full disk, permission denied, a parent that is a file ----------------------------
 
 
+@pytest.mark.slow
 def test_a_warehouse_whose_parent_is_a_file_is_one_message(tmp_path):
     (tmp_path / "plain-file").write_text("x")
     result = recurwise("build", "--landing", str(DEMO_LANDING),
@@ -661,6 +665,7 @@ def test_the_cli_turns_an_unexpected_os_error_into_one_message(tmp_path, capsys,
     assert "No space left on device: /data/warehouse.duckdb" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dates_in_flags_are_checked(tmp_path):
     result = recurwise("build", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w"),
                        "--as-of", "2026-02-30")  # fmt: skip

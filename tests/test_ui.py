@@ -31,6 +31,9 @@ import pytest
 
 from dagster_project.build.run import DEMO_LANDING
 
+# Every test here runs real builds (the job, its daemon or the CLI).
+pytestmark = pytest.mark.slow
+
 CHROMIUM = Path(os.environ.get("RECURWISE_CHROMIUM") or "/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
 CHROMIUM_FLAGS = [
