@@ -27,7 +27,7 @@ test: $(VENV)/.synced browser  ## the whole test suite (unit, dbt, end-to-end)
 	$(VENV)/bin/python -m pytest
 
 test-fast: $(VENV)/.synced  ## pure functions and the dbt unit tests on an empty warehouse, no build
-	$(VENV)/bin/python -m pytest -m "not slow"
+	$(VENV)/bin/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 # Debian's chromium for the browser test, where this machine allows it (root + apt-get).
 # Where it does not, the test is skipped with its reason (it fails in CI: .ci/run).

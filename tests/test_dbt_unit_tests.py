@@ -56,8 +56,8 @@ def empty_warehouse(tmp_path_factory) -> tuple[Path, Path]:
     # `--empty` empties every source read, raw.snapshots too: the as-of date comes as the
     # var, and build_info (one row, from the snapshot calendar alone) is built for real.
     empty = ("run", "--empty", "--vars", f"{{as_of_date: '{AS_OF}'}}")
-    run_dbt(work, scratch, "seed")
-    run_dbt(work, scratch, "run", "--select", "+build_info")
+    run_dbt(work, scratch, "build", "--select", "resource_type:seed", "+build_info",
+            "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")  # fmt: skip
     run_dbt(work, scratch, *empty, "--exclude", AFTER_SUBSCRIPTIONS, "+build_info")
     with duckdb.connect(str(work)) as con:
         build_in_warehouse(con, DEFAULT_BUILD_FILTER)  # the builder's tables, empty

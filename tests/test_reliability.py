@@ -288,6 +288,7 @@ def test_sigkill_at_any_moment_leaves_the_published_file_byte_identical(scenario
             assert kill.exit_code == 0, kill
 
 
+@pytest.mark.slow
 def test_the_build_after_killed_builds_publishes_without_cleanup(scenario):
     assert scenario.rebuild_code == 0, scenario.rebuild_output
     before_snapshots, after_snapshots = scenario.before[0], scenario.after[0]
@@ -297,6 +298,7 @@ def test_the_build_after_killed_builds_publishes_without_cleanup(scenario):
     assert not work_path(scenario.warehouse).exists()
 
 
+@pytest.mark.slow
 def test_readers_in_threads_and_processes_always_see_a_complete_warehouse(scenario):
     assert set(scenario.readers) == {"thread-0", "thread-1", "process-0", "process-1"}
     for name, record in scenario.readers.items():
@@ -307,6 +309,7 @@ def test_readers_in_threads_and_processes_always_see_a_complete_warehouse(scenar
         assert scenario.after in states, name
 
 
+@pytest.mark.slow
 def test_a_second_build_refuses_while_one_runs(scenario):
     assert scenario.second_code == 1, scenario.second_output
     output = " ".join(scenario.second_output.split())
