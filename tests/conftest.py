@@ -1,5 +1,7 @@
 """Shared fixtures: the demo warehouse is built once per test session, in a temp dir."""
 
+import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -28,6 +30,18 @@ def demo_build(tmp_path_factory):
     """The real build job run on the bundled demo snapshots (SPEC 6), published to a tmp file."""
     warehouse = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
     return run_build(DEMO_LANDING, warehouse)
+
+
+@pytest.fixture(scope="session")
+def java() -> None:
+    """Local Spark needs a JVM (Java 17 on the machines). Without one the Spark tests skip
+    saying so, unless RECURWISE_REQUIRE_JAVA=1 (.ci/run sets it): then they fail."""
+    if shutil.which("java") or os.environ.get("JAVA_HOME"):
+        return
+    reason = "no java on PATH and no JAVA_HOME (install openjdk-17-jre-headless)"
+    if os.environ.get("RECURWISE_REQUIRE_JAVA") == "1":
+        pytest.fail(f"RECURWISE_REQUIRE_JAVA=1 but {reason}")
+    pytest.skip(f"{reason}; the Spark tests need a JVM")
 
 
 @pytest.fixture()

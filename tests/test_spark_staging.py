@@ -19,7 +19,7 @@ def lakehouse(demo_build, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def spark(lakehouse):
+def spark(java, lakehouse):
     """One local Spark session with the lakehouse's catalog; dbt-spark's `method: session`
     runs in it too (it takes the session this process already has)."""
     session = local_spark_session(lakehouse)

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dagster_project.defs.subscriptions import LINE_COLUMNS, SOURCE_COLUMNS
+from dagster_project.defs.subscriptions import read_builder_input
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.spark_session import local_spark_session
 from dagster_project.lib.spark_subscriptions import build_subscriptions_on_spark, unpersist_build
@@ -20,7 +20,7 @@ OUTPUT_TABLES = {
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(java):
     """One local Spark session for this module (a JVM start costs 10-15 s)."""
     session = local_spark_session()
     yield session
@@ -34,15 +34,7 @@ def rows_in_order(frame: pl.DataFrame) -> pl.DataFrame:
 
 def test_spark_build_equals_the_polars_build_of_the_demo(demo_build, spark):
     with duckdb.connect(str(demo_build.warehouse), read_only=True) as con:
-        # The builder's input as the build reads it (defs/subscriptions.py).
-        sources = con.sql(
-            f"select {', '.join(SOURCE_COLUMNS)} from intermediate.int_opportunities_won "
-            f"where {DEFAULT_BUILD_FILTER}"
-        ).pl()
-        lines = con.sql(
-            f"select {', '.join(LINE_COLUMNS)} from intermediate.int_line_items_won"
-        ).pl()
-        [(as_of,)] = con.sql("select as_of_date from marts.build_info").fetchall()
+        sources, lines, as_of = read_builder_input(con, DEFAULT_BUILD_FILTER)
         polars_build = {
             output: con.sql(f"from intermediate.{table}").pl()
             for output, table in OUTPUT_TABLES.items()

@@ -69,11 +69,11 @@ def build_tables(result: BuildResult) -> dict[str, pl.DataFrame]:
     }
 
 
-def build_in_warehouse(
+def read_builder_input(
     con: duckdb.DuckDBPyConnection, build_filter: str
-) -> tuple[int, date, BuildResult]:
-    """Run the builder on the work file's won opportunities that pass `build_filter` (already
-    validated) and write its tables: the sources read, the as-of date and the result."""
+) -> tuple[pl.DataFrame, pl.DataFrame, date]:
+    """The builder's input in the work file: the won opportunities that pass `build_filter`
+    (already validated), their lines, and the build's as-of date."""
     sources = con.sql(
         f"select {', '.join(SOURCE_COLUMNS)} from {_relation(WON_OPPORTUNITIES_KEY)} "
         f"where {build_filter}"
@@ -84,7 +84,16 @@ def build_in_warehouse(
         .join(sources.select("opportunity_id"), on="opportunity_id")
     )
     # The build's "today", as the dbt models have it.
-    as_of = con.execute(f"select as_of_date from {_relation(BUILD_INFO_KEY)}").fetchone()[0]
+    [(as_of,)] = con.execute(f"select as_of_date from {_relation(BUILD_INFO_KEY)}").fetchall()
+    return sources, lines, as_of
+
+
+def build_in_warehouse(
+    con: duckdb.DuckDBPyConnection, build_filter: str
+) -> tuple[int, date, BuildResult]:
+    """Run the builder on its input (read_builder_input) and write its tables: the number
+    of sources read, the as-of date and the result."""
+    sources, lines, as_of = read_builder_input(con, build_filter)
     result = build_subscriptions(sources, lines, as_of)
     con.execute("create schema if not exists intermediate")
     for table, frame in build_tables(result).items():
