@@ -822,7 +822,7 @@ def test_keys_and_row_rules_are_dbt_tests_with_one_owner():
         assert not rule.name.startswith("unique") and rule.name != "mrr_not_negative"
 
 
-# Runs a build of its own, so it carries the `build` mark (make test-fast leaves it out).
+# Runs a build of its own, so it carries the `slow` mark (make test-fast leaves it out).
 @pytest.mark.slow
 def test_a_failing_dbt_test_blocks_the_publish(tmp_path, monkeypatch):
     """The latest demo snapshot with one recurring line priced below zero: fct_line_items'

@@ -6,31 +6,25 @@ from __future__ import annotations
 from dagster_project.lib.crm_schema import CrmObject
 from dagster_project.lib.expectations.rules import LATEST_SNAPSHOT, Rule
 from dagster_project.lib.expectations.suites import no_rows_suite, raw_object_suite
-from dagster_project.lib.raw_store import versions_table
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from dagster_project.lib.raw_store import quote_ident, quote_literal, versions_table
 
 
 def _valid_rows_sql(obj: CrmObject) -> str:
     """The as-of snapshot's rows of `obj`, rows breaking most of its rules first."""
-    columns = ", ".join(_quote(f.name) for f in obj.fields)
-    problems = [f"({_quote(c)} is null)::int" for c in obj.required_fields]
+    columns = ", ".join(quote_ident(f.name) for f in obj.fields)
+    problems = [f"({quote_ident(c)} is null)::int" for c in obj.required_fields]
     if obj.key:
         problems.append("(_rows_with_key > 1)::int")
     for f in obj.fields:
         if f.allowed:
-            allowed = ", ".join(_literal(v) for v in f.allowed)
-            problems.append(f"coalesce({_quote(f.name)} not in ({allowed}), false)::int")
+            allowed = ", ".join(quote_literal(v) for v in f.allowed)
+            problems.append(f"coalesce({quote_ident(f.name)} not in ({allowed}), false)::int")
     key_count = (
-        f", count(*) over (partition by {_quote(obj.key)}) as _rows_with_key" if obj.key else ""
+        f", count(*) over (partition by {quote_ident(obj.key)}) as _rows_with_key"
+        if obj.key
+        else ""
     )
-    order_key = f", {_quote(obj.key)}" if obj.key else ""
+    order_key = f", {quote_ident(obj.key)}" if obj.key else ""
     return f"""
         with latest as (
             select {columns}, _line_number{key_count}
@@ -50,7 +44,7 @@ def raw_rules(obj: CrmObject) -> list[Rule]:
     rejects_sql = f"""
         select line_number, reason
         from raw.rejects
-        where object_name = {_literal(obj.name)} and snapshot_date = {LATEST_SNAPSHOT}
+        where object_name = {quote_literal(obj.name)} and snapshot_date = {LATEST_SNAPSHOT}
         order by line_number
         limit {{limit}}
     """

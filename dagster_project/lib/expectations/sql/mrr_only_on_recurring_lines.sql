@@ -27,7 +27,7 @@ select
     source_charge_type,
     in_schedule_errors,
     cast(case
-        when lower(source_charge_type) in ('one-time', 'usage') or in_schedule_errors then mrr
+        when lower(trim(source_charge_type)) in ('one-time', 'usage') or in_schedule_errors then mrr
         else 0
     end as double) as unexpected_mrr,
     cast(case when in_schedule_errors then tcv else 0 end as double) as unexpected_tcv
