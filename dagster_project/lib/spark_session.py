@@ -67,4 +67,10 @@ def local_spark_session(lakehouse: Path | None = None) -> SparkSession:
         builder = builder.enableHiveSupport()
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    if lakehouse is not None:
+        # A JVM started earlier in this process (a session without a lakehouse) never read
+        # extraJavaOptions; Derby reads the property when it first boots, which is later.
+        home = str(Path(lakehouse).resolve() / METASTORE_FOLDER)
+        session.sparkContext._jvm.java.lang.System.setProperty("derby.system.home", home)
+    return session
