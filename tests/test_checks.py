@@ -9,6 +9,8 @@ that a failing one still stops the publish.
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 
@@ -879,3 +881,15 @@ def test_every_reconciliation_has_its_sql_file_and_no_file_is_orphaned():
     files = {path.stem for path in SQL_DIR.glob("*.sql")}
     assert files == {r.name for r in RECONCILIATIONS}
     assert all("{limit}" in (SQL_DIR / f"{name}.sql").read_text() for name in files)
+
+
+def test_great_expectations_imports_in_a_process_whose_main_has_no_file():
+    """GX imports pyspark.sql.connect; without the Spark Connect packages that import
+    calls sys.exit(0) where __main__ has no file (python -c, xdist workers), silently."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import great_expectations; print('imported')"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr[-2000:]
