@@ -48,10 +48,6 @@ def empty_warehouse(tmp_path_factory) -> tuple[Path, Path]:
     with duckdb.connect(str(work)) as con:
         ensure_raw_schema(con)
         # One snapshot recorded and no rows loaded: the as-of date exists, nothing else.
-        con.execute(
-            "create table raw.snapshots (snapshot_date date primary key, folder varchar, "
-            "found_at timestamp)"
-        )
         con.execute("insert into raw.snapshots values (?, 'empty', now()::timestamp)", [AS_OF])
     # `--empty` empties every source read, raw.snapshots too: the as-of date comes as the
     # var, and build_info (one row, from the snapshot calendar alone) is built for real.

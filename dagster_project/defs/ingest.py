@@ -70,10 +70,6 @@ def raw_snapshots(
             ensure_raw_schema(con)
         except OldRawLayoutError as exc:
             raise dg.Failure(description=str(exc)) from None
-        con.execute(
-            "create table if not exists raw.snapshots (snapshot_date date primary key, "
-            "folder varchar, found_at timestamp)"
-        )
         for snapshot_date, folder in snapshots.items():
             con.execute(
                 "insert or replace into raw.snapshots values (?, ?, current_timestamp::timestamp)",

@@ -41,12 +41,17 @@ def refuse_old_layout(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema, one versioned table per object, the rejects and the load log.
+    """Create the raw schema: the snapshot calendar, one versioned table per object, the
+    rejects and the load log.
 
     A warehouse whose raw tables are in the layout before versioned storage is refused
     (`OldRawLayoutError`) before anything changes."""
     con.execute("create schema if not exists raw")
     refuse_old_layout(con)
+    con.execute(
+        "create table if not exists raw.snapshots (snapshot_date date primary key, "
+        "folder varchar, found_at timestamp)"
+    )
     con.execute(
         """
         create table if not exists raw.rejects (
