@@ -21,8 +21,10 @@ def pytest_collection_modifyitems(items):
 
 def pytest_sessionstart(session):
     """dagster-dbt reads target/manifest.json when defs/dbt.py is imported: parse first,
-    so any test may import the definitions on a fresh clone."""
-    prepare_dbt_manifest()
+    so any test may import the definitions on a fresh clone. Under pytest-xdist the
+    controller parses before it starts the workers, so they never parse at once."""
+    if not hasattr(session.config, "workerinput"):
+        prepare_dbt_manifest()
 
 
 @pytest.fixture(scope="session")
