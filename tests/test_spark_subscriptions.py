@@ -5,18 +5,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dagster_project.defs.subscriptions import read_builder_input
+from dagster_project.defs.subscriptions import BUILD_RESULT_FIELDS, read_builder_input
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.spark_session import local_spark_session
 from dagster_project.lib.spark_subscriptions import build_subscriptions_on_spark, unpersist_build
-
-# BuildResult field -> the table the demo build wrote it to.
-OUTPUT_TABLES = {
-    "subscriptions": "subscription_build_subscriptions",
-    "items": "subscription_build_items",
-    "errors": "subscription_build_errors",
-    "sources_built": "subscription_build_sources",
-}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +29,7 @@ def test_spark_build_equals_the_polars_build_of_the_demo(demo_build, spark):
         sources, lines, as_of = read_builder_input(con, DEFAULT_BUILD_FILTER)
         polars_build = {
             output: con.sql(f"from intermediate.{table}").pl()
-            for output, table in OUTPUT_TABLES.items()
+            for table, output in BUILD_RESULT_FIELDS.items()
         }
 
     result = build_subscriptions_on_spark(

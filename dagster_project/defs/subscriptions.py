@@ -59,14 +59,18 @@ def _relation(key: dg.AssetKey) -> str:
     return ".".join(key.path)
 
 
+# Each table's BuildResult field.
+BUILD_RESULT_FIELDS = {
+    "subscription_build_subscriptions": "subscriptions",
+    "subscription_build_items": "items",
+    "subscription_build_errors": "errors",
+    "subscription_build_sources": "sources_built",
+}
+
+
 def build_tables(result: BuildResult) -> dict[str, pl.DataFrame]:
     """The builder's result by the table it is written to (BUILD_TABLES)."""
-    return {
-        "subscription_build_subscriptions": result.subscriptions,
-        "subscription_build_items": result.items,
-        "subscription_build_errors": result.errors,
-        "subscription_build_sources": result.sources_built,
-    }
+    return {table: getattr(result, field) for table, field in BUILD_RESULT_FIELDS.items()}
 
 
 def read_builder_input(
