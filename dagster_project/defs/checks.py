@@ -16,7 +16,12 @@ from collections import defaultdict
 
 import dagster as dg
 
-from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
+from dagster_project.defs.resources import (
+    WAREHOUSE_POOL,
+    BuildSettings,
+    SparkEngine,
+    WorkWarehouse,
+)
 from dagster_project.lib.expectations import (
     FRAME_ROWS,
     Outcome,
@@ -24,8 +29,10 @@ from dagster_project.lib.expectations import (
     all_rules,
     preload,
     run_rule,
+    run_rule_on_spark,
     set_as_of,
 )
+from dagster_project.lib.lakehouse import RAW, attach_tables
 
 # Longest failure summary kept in a check result (the UI and the build error quote it).
 SUMMARY_CHARS = 1_500
@@ -59,7 +66,10 @@ def _spec(rule: Rule) -> dg.AssetCheckSpec:
         description=f"{rule.description} {effect}",
         blocking=True,
         additional_deps=[dg.AssetKey(list(table)) for table in rule.reads],
-        metadata={"blocks_publish": rule.blocking, "engine": "duckdb sql + great_expectations"},
+        metadata={
+            "blocks_publish": rule.blocking,
+            "engine": "duckdb or spark sql + great_expectations",
+        },
     )
 
 
@@ -92,8 +102,10 @@ def _result(rule: Rule, outcome: Outcome | None, error: str | None) -> dg.AssetC
 
 
 def _evaluate(
-    settings: BuildSettings, warehouse: WorkWarehouse, rules: list[Rule]
+    settings: BuildSettings, warehouse: WorkWarehouse, spark: SparkEngine, rules: list[Rule]
 ) -> list[dg.AssetCheckResult]:
+    if settings.on_spark and rules and rules[0].asset[0] != RAW:
+        return _evaluate_on_spark(settings, spark, rules)
     if not warehouse.path.exists():
         # Never let duckdb.connect create an empty file where the work file should be.
         return [_result(r, None, f"work file {warehouse.path} does not exist") for r in rules]
@@ -105,6 +117,26 @@ def _evaluate(
                 results.append(_result(rule, run_rule(con, rule), None))
             except Exception as exc:  # a rule that cannot run fails with its own severity
                 results.append(_result(rule, None, f"{type(exc).__name__}: {exc}"))
+    return results
+
+
+def _evaluate_on_spark(
+    settings: BuildSettings, spark: SparkEngine, rules: list[Rule]
+) -> list[dg.AssetCheckResult]:
+    """The rules of a model on the Spark engine: the same SQL and suites as Spark SQL over
+    the work lakehouse's tables. (Raw rules stay on the work file: ingest is DuckDB's.)"""
+    session = spark.session()
+    tables = sorted({rule.table for rule in rules} | {".".join(t) for r in rules for t in r.reads})
+    results = []
+    try:
+        attach_tables(session, spark.work_lakehouse, tables)
+    except Exception as exc:
+        return [_result(rule, None, f"{type(exc).__name__}: {exc}") for rule in rules]
+    for rule in rules:
+        try:
+            results.append(_result(rule, run_rule_on_spark(session, rule), None))
+        except Exception as exc:  # a rule that cannot run fails with its own severity
+            results.append(_result(rule, None, f"{type(exc).__name__}: {exc}"))
     return results
 
 
@@ -123,13 +155,14 @@ def build_asset_checks(asset: tuple[str, str], rules: list[Rule]) -> dg.AssetChe
         context: dg.AssetCheckExecutionContext,
         settings: BuildSettings,
         warehouse: WorkWarehouse,
+        spark: SparkEngine,
         great_expectations: GreatExpectations,  # required so that it preloads at run start
     ):
         selected = context.selected_asset_check_keys
         chosen = [
             r for r in rules if dg.AssetCheckKey(dg.AssetKey(list(r.asset)), r.name) in selected
         ]
-        results = _evaluate(settings, warehouse, chosen)
+        results = _evaluate(settings, warehouse, spark, chosen)
         for result in results:
             if not result.passed:
                 blocking = result.severity == dg.AssetCheckSeverity.ERROR

@@ -8,6 +8,7 @@ assets, the subscription builder), and dbt tests become Dagster asset checks.
 import json
 import os
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from importlib.metadata import version as installed_version
@@ -25,6 +26,7 @@ from dagster_project.lib.child_process import (
     PARENT_PID_ENV,
     child_environment,
 )
+from dagster_project.lib.lakehouse import RAW, build_folder, export_raw_tables, written_tables
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
 
 dbt_project.prepare_if_dev()
@@ -89,6 +91,8 @@ class BuildDbtCli(DbtCliResource):
         # Unit tests check the SQL logic, not the data: CI runs them
         # (tests/test_dbt_unit_tests.py); a production build runs models, seeds and tests.
         args = ["build", "--exclude-resource-type", "unit_test"]
+        if settings.on_spark:
+            args += ["--target", "spark"]
         if settings.dbt_vars():
             args += ["--vars", json.dumps(settings.dbt_vars())]
         target = warehouse.dbt_target_dir / context.op_execution_context.op.name
@@ -102,8 +106,35 @@ class BuildDbtCli(DbtCliResource):
             # recurwise-dbt dies with this process (lib/child_process.py): who that is.
             PARENT_PID_ENV: str(os.getpid()),
         }
+        if settings.on_spark:
+            environment.update(spark_dbt_environment(settings, warehouse))
         with child_environment(environment):
             return self.cli(args, context=context, target_path=target)
+
+
+def spark_dbt_environment(settings: BuildSettings, warehouse: WorkWarehouse) -> dict[str, str]:
+    """What dbt-spark needs of this build: the work lakehouse and the tables dbt reads but
+    does not write (macros/lakehouse.sql names them), the master, the Python of the UDFs.
+
+    The first dbt step exports the ingest's raw tables from the work file to the lakehouse
+    (the DuckDB ingest stays, docs/spark.md); the second also reads the builder's output.
+    """
+    root = build_folder(settings.lakehouse)
+    raw_tables = written_tables(root, RAW) or export_raw_tables(warehouse.path, root)
+    # intermediate.subscription_build_* (defs/subscriptions.py), once the builder has run;
+    # never a table dbt wrote (re-registering a dbt table would drop its files).
+    builder_tables = [
+        name
+        for name in written_tables(root, "intermediate")
+        if name.startswith("intermediate.subscription_build_")
+    ]
+    return {
+        "RECURWISE_WORK_LAKEHOUSE": str(root),
+        "RECURWISE_LAKEHOUSE_TABLES": ",".join(raw_tables + builder_tables),
+        "RECURWISE_SPARK_MASTER": settings.spark_master,
+        # dbt-spark's local session starts Python workers only for UDFs; they run this Python.
+        "PYSPARK_PYTHON": sys.executable,
+    }
 
 
 def _start_from_latest_parse(target: Path) -> None:

@@ -3,12 +3,17 @@
 import json
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.lakehouse import build_folder, discard_build_folder, start_build_folder
 from dagster_project.lib.settings import SettingError, check_dbt_vars, dbt_defaults, quoted
 from dagster_project.lib.warehouse import (
     build_lock,
@@ -18,6 +23,10 @@ from dagster_project.lib.warehouse import (
     start_work_copy,
     work_path,
 )
+
+DUCKDB, SPARK = "duckdb", "spark"
+ENGINES = (DUCKDB, SPARK)
+LOCAL_MASTER = "local[2]"
 
 # Every asset and check of a build is in this pool. The instance `recurwise ui` sets up
 # limits it to one run at a time (run granularity), so the daemon queues a second run
@@ -37,6 +46,12 @@ class BuildSettings(dg.ConfigurableResource):
     subscription_build_filter: str = DEFAULT_BUILD_FILTER
     # Snapshot dates (YYYY-MM-DD, comma-separated) a person accepted past the delivery gates.
     accepted_snapshots: str = ""
+    # The engine of the models, the builder and the mart checks (SPEC 8): "duckdb" (the
+    # work file), or "spark" (the lakehouse folder: lib/lakehouse.py; warehouse_path is
+    # then its warehouse.duckdb) on spark_master, local[N] or sc://host:port (Spark Connect).
+    engine: str = DUCKDB
+    lakehouse_dir: str = ""
+    spark_master: str = LOCAL_MASTER
 
     def dbt_vars(self) -> dict[str, object]:
         """The dbt vars of this build: the settings given on the command line, and as-of,
@@ -73,6 +88,20 @@ class BuildSettings(dg.ConfigurableResource):
     @property
     def warehouse(self) -> Path:
         return Path(self.warehouse_path)
+
+    @property
+    def on_spark(self) -> bool:
+        if self.engine not in ENGINES:
+            raise SettingError(
+                f"engine {quoted(self.engine)} is not one of {', '.join(ENGINES)} "
+                "(RECURWISE_ENGINE, --engine)"
+            )
+        return self.engine == SPARK
+
+    @property
+    def lakehouse(self) -> Path:
+        """The Spark engine's lakehouse folder."""
+        return Path(self.lakehouse_dir)
 
 
 class PartialRunError(Exception):
@@ -151,11 +180,15 @@ class WorkWarehouse(dg.ConfigurableResource):
         held.enter_context(build_lock(self.settings.warehouse))
         try:
             start_work_copy(self.settings.warehouse)
+            if self.settings.on_spark:
+                start_build_folder(self.settings.lakehouse)
         except BaseException:
             # A copy cut short (a full disk) only takes space; teardown is not called when
             # setup fails, so it goes here, under the lock (never a file another process
             # holds: discard_work_file checks).
             discard_work_file(self.settings.warehouse)
+            if self.settings.on_spark:
+                discard_build_folder(self.settings.lakehouse)
             held.close()
             raise
         self._held = held
@@ -166,6 +199,8 @@ class WorkWarehouse(dg.ConfigurableResource):
         try:
             # A published run's work file is gone (renamed into place); any other is ours.
             discard_work_file(self.settings.warehouse)
+            if self.settings.on_spark:
+                discard_build_folder(self.settings.lakehouse)
         finally:
             self._held.close()
             self._held = None
@@ -188,6 +223,33 @@ class WorkWarehouse(dg.ConfigurableResource):
         return con
 
 
+class SparkEngine(dg.ConfigurableResource):
+    """The build process's Spark session on the Spark engine, started when a step first
+    asks for it (the subscription builder) and stopped at the end of the run; a DuckDB
+    build never starts one. Its catalog is Spark's in-memory one: tables are read and
+    written by their lakehouse folders (lib/lakehouse.py)."""
+
+    settings: dg.ResourceDependency[BuildSettings]
+    _session: Any = PrivateAttr(default=None)
+
+    def session(self) -> SparkSession:
+        if self._session is None:
+            from dagster_project.lib.spark_session import spark_session
+
+            self._session = spark_session(self.settings.spark_master)
+        return self._session
+
+    @property
+    def work_lakehouse(self) -> Path:
+        """The running build's work lakehouse (lib/lakehouse.py)."""
+        return build_folder(self.settings.lakehouse)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+
+
 # The code location's settings: where `recurwise ui` (and a deployment) puts them. A run
 # may override any of them in its run config (resources.settings.config), as `recurwise
 # build` does and a data engineer can in the UI's launchpad.
@@ -198,6 +260,9 @@ SETTINGS_ENVIRONMENT = {
     "dbt_vars_json": "RECURWISE_DBT_VARS",
     "subscription_build_filter": "RECURWISE_BUILD_FILTER",
     "accepted_snapshots": "RECURWISE_ACCEPT_SNAPSHOTS",
+    "engine": "RECURWISE_ENGINE",
+    "lakehouse_dir": "RECURWISE_LAKEHOUSE",
+    "spark_master": "RECURWISE_SPARK_MASTER",
 }
 
 
@@ -209,5 +274,9 @@ def resources() -> dg.Definitions:
         **{field_name: dg.EnvVar(name) for field_name, name in SETTINGS_ENVIRONMENT.items()}
     )
     return dg.Definitions(
-        resources={"settings": settings, "warehouse": WorkWarehouse(settings=settings)}
+        resources={
+            "settings": settings,
+            "warehouse": WorkWarehouse(settings=settings),
+            "spark": SparkEngine(settings=settings),
+        }
     )

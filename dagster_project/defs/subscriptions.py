@@ -9,6 +9,7 @@ rules that shape its input live in those dbt models, not here.
 """
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -16,8 +17,14 @@ import polars as pl
 from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.defs.dbt import crm_dbt_models
-from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
+from dagster_project.defs.resources import (
+    WAREHOUSE_POOL,
+    BuildSettings,
+    SparkEngine,
+    WorkWarehouse,
+)
 from dagster_project.lib.build_filter import BuildFilterError, validate_build_filter
+from dagster_project.lib.lakehouse import table_folder
 from dagster_project.lib.subscriptions import BuildResult, build_subscriptions
 
 BUILD_TABLES = {
@@ -107,6 +114,39 @@ def build_in_warehouse(
     return sources.height, as_of, result
 
 
+def build_in_lakehouse(spark, root: Path, build_filter: str) -> tuple[int, date, dict[str, int]]:
+    """The Spark engine's build: the same input read from the work lakehouse `root`, the
+    same fold as a grouped map over master accounts (lib/spark_subscriptions.py), its tables
+    written to <root>/intermediate/<table>/. The number of sources read, the as-of date and
+    each table's rows."""
+    from dagster_project.lib.spark_subscriptions import (
+        build_subscriptions_on_spark,
+        unpersist_build,
+    )
+
+    def read(key: dg.AssetKey):
+        return spark.read.parquet(str(table_folder(root, *key.path)))
+
+    sources = read(WON_OPPORTUNITIES_KEY).where(build_filter).select(*SOURCE_COLUMNS).cache()
+    lines = (
+        read(WON_LINE_ITEMS_KEY)
+        .select(*LINE_COLUMNS)
+        .join(sources.select("opportunity_id"), on="opportunity_id", how="left_semi")
+    )
+    as_of = read(BUILD_INFO_KEY).select("as_of_date").first()["as_of_date"]
+    result = build_subscriptions_on_spark(sources, lines, as_of)
+    rows = {}
+    try:
+        for table, field in BUILD_RESULT_FIELDS.items():
+            frame = getattr(result, field)
+            frame.write.mode("overwrite").parquet(str(table_folder(root, "intermediate", table)))
+            rows[table] = frame.count()
+        return sources.count(), as_of, rows
+    finally:
+        unpersist_build(result)
+        sources.unpersist()
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -114,7 +154,7 @@ def build_in_warehouse(
             deps=[WON_OPPORTUNITIES_KEY, WON_LINE_ITEMS_KEY, BUILD_INFO_KEY],
             group_name="intermediate",
             owners=["team:revenue-operations"],
-            kinds={"polars", "duckdb"},
+            kinds={"polars", "duckdb", "spark"},
             description=description,
         )
         for table, description in BUILD_TABLES.items()
@@ -126,26 +166,34 @@ def build_in_warehouse(
     ),
 )
 def subscription_build(
-    context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
+    context: dg.AssetExecutionContext,
+    settings: BuildSettings,
+    warehouse: WorkWarehouse,
+    spark: SparkEngine,
 ):
     try:
         build_filter = validate_build_filter(settings.subscription_build_filter)
     except BuildFilterError as exc:
         raise dg.Failure(description=str(exc)) from None
-    with warehouse.connect() as con:
-        sources_read, as_of, result = build_in_warehouse(con, build_filter)
-    if result.errors.height:
-        context.log.warning(
-            f"{result.errors.height} sources not built; see marts.subscription_build_errors"
+    if settings.on_spark:
+        sources_read, as_of, rows = build_in_lakehouse(
+            spark.session(), spark.work_lakehouse, build_filter
         )
+    else:
+        with warehouse.connect() as con:
+            sources_read, as_of, result = build_in_warehouse(con, build_filter)
+        rows = {table: frame.height for table, frame in build_tables(result).items()}
+    errors = rows["subscription_build_errors"]
+    if errors:
+        context.log.warning(f"{errors} sources not built; see marts.subscription_build_errors")
     context.log.info(
         f"{sources_read} sources with filter {build_filter!r} as of {as_of}: "
-        f"{result.subscriptions.height} subscriptions, {result.errors.height} build errors"
+        f"{rows['subscription_build_subscriptions']} subscriptions, {errors} build errors"
     )
-    for table, frame in build_tables(result).items():
+    for table, count in rows.items():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["intermediate", table]),
-            metadata={"rows": frame.height, "build_filter": build_filter},
+            metadata={"rows": count, "build_filter": build_filter},
         )
 
 

@@ -75,6 +75,15 @@ def run_rule(con, rule: Rule, limit: int = FRAME_ROWS) -> Outcome:
     return validate_frame(frame, rule.suite(), rule.index_columns, frame_limit=limit)
 
 
+def run_rule_on_spark(spark, rule: Rule, limit: int = FRAME_ROWS) -> Outcome:
+    """Run the rule's SQL on a Spark session whose catalog names its tables, and validate
+    its frame: the same SQL (portable by construction) and the same suite as on DuckDB."""
+    import polars as pl
+
+    frame = pl.from_arrow(spark.sql(rule.frame_sql(limit)).toArrow())
+    return validate_frame(frame, rule.suite(), rule.index_columns, frame_limit=limit)
+
+
 def asset_of(table: str) -> tuple[str, str]:
     """("schema", "table") of "schema.table"."""
     schema, name = table.split(".")
