@@ -84,7 +84,7 @@ final as (
         r.valid_from,
         r.valid_to,
         r.close_date,
-        cast(date_trunc('month', r.close_date) as date) as close_month,
+        cast({{ dbt.date_trunc('month', 'r.close_date') }} as date) as close_month,
         {{ forecast_category_label('r.forecast_category') }} as forecast_category,
         r.probability,
         coalesce(r.is_closed, false) as is_closed,
