@@ -35,11 +35,10 @@ first_month as (
 
 month_starts as (
     select cast(spine.month as date) as month
-    from range(
-        (select f.month from first_month as f),
-        (select a.as_of_date + interval 1 day from as_of as a),
-        interval 1 month
-    ) as spine (month)
+    from {{ month_starts(
+        "(select f.month from first_month as f)",
+        "(select a.as_of_date + interval 1 day from as_of as a)"
+    ) }}
 ),
 
 month_ends as (

@@ -44,17 +44,13 @@ latest_started_rates as (
         f.opportunity_id,
         f.version_number,
         r.conversion_rate
-    from foreign_versions as f
-    asof inner join usable_rates as r
-        on
-            f.currency_code = r.currency_iso_code
-            and f.close_date >= r.start_date
+    from {{ latest_started_rate_join('foreign_versions as f', 'f.currency_code', 'f.close_date') }}
 ),
 
 earliest_rates as (
     select
         currency_iso_code,
-        arg_min(conversion_rate, start_date) as conversion_rate
+        {{ value_at_min('conversion_rate', 'start_date') }} as conversion_rate
     from usable_rates
     group by currency_iso_code
 ),
