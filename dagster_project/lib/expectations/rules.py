@@ -100,11 +100,13 @@ def warning_rows_rule(
 ) -> Rule:
     """A warning: rows of `table` (matching `condition`) are reported, they never block."""
     columns = ", ".join(index_columns)
+    # Nulls last, as DuckDB sorts them by default (Spark puts them first): one order on both.
+    order = ", ".join(f"{column} nulls last" for column in index_columns)
     return Rule(
         asset=asset_of(table),
         name=name,
         description=f"No {what} ({table}). Warns only: {consequence}.",
-        sql=f"select {columns} from {table} where {condition} order by {columns} limit {{limit}}",
+        sql=f"select {columns} from {table} where {condition} order by {order} limit {{limit}}",
         suite=lambda: no_rows_suite(f"{table}.{name}", what),
         index_columns=tuple(index_columns),
         blocking=False,

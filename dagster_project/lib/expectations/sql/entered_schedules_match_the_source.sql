@@ -60,5 +60,5 @@ select
     cast(abs(source_rows - entered_rows) as double) as missing_rows
 from compared
 order by abs(source_rows - entered_rows) desc, abs(difference) - rounding_tolerance desc,
-    line_item_id
+    line_item_id, schedule_type
 limit {limit}

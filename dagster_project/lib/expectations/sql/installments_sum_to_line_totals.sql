@@ -43,5 +43,6 @@ compared as (
 
 select *
 from compared
-order by unmatched desc, abs(difference) + abs(difference_original) desc, line_item_id
+order by unmatched desc, abs(difference) + abs(difference_original) desc, line_item_id,
+    schedule_type
 limit {limit}

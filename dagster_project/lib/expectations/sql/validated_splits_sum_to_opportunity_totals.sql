@@ -45,5 +45,5 @@ compared as (
 
 select *, abs(difference) as abs_difference
 from compared
-order by abs(difference) - rounding_tolerance desc, opportunity_id
+order by abs(difference) - rounding_tolerance desc, opportunity_id, split_type
 limit {limit}

@@ -21,15 +21,16 @@ all_items as (
     select
         v.*,
         -- >= 1: the next version starts after this one ended (open end = never ends)
-        datediff('day', coalesce(end_date, date '9999-12-31'), next_start_date) as gap_days,
-        null::bigint as length_days
+        -- (date - date: a day count on DuckDB, an interval of days on Spark; as bigint both)
+        cast(next_start_date - coalesce(end_date, date '9999-12-31') as bigint) as gap_days,
+        cast(null as bigint) as length_days
     from versions as v
     union all
     select
         subscription_item_id, subscription_id, order_no, start_date, end_date,
         null, null, null,
         -- >= 0: an item ends at the earliest the day before it starts (an empty version)
-        datediff('day', start_date, end_date) + 1 as length_days
+        cast(end_date - start_date as bigint) + 1 as length_days
     from marts.fct_subscription_items
     where end_date < start_date
 )

@@ -88,5 +88,8 @@ compared as (
 
 select *
 from compared
-order by abs(amount_difference) + abs(mrr_difference) desc, grain, from_snapshot_date, close_month
+-- A total order, nulls last as DuckDB sorts them by default (Spark puts them first).
+order by abs(amount_difference) + abs(mrr_difference) desc, grain, from_snapshot_date,
+    to_snapshot_date, close_month nulls last, forecast_category nulls last,
+    owner_id nulls last, identity
 limit {limit}
