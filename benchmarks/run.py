@@ -10,6 +10,12 @@ benchmarks/README.md.
 
     python benchmarks/run.py                 # 10k, 100k and 1M accounts
     python benchmarks/run.py --quick         # 2k accounts, for CI-sized checks
+    python benchmarks/run.py --engine spark --sizes 100000   # the Spark engine (SPEC 8)
+
+`--engine spark` runs the same build on a local Spark session into a lakehouse folder and
+writes its own table (benchmarks/README.md, "Spark engine"), beside the DuckDB figures of
+the same size: no lower bound there (the floor is DuckDB's), and the lakehouse's Parquet
+marts in place of the warehouse file.
 """
 
 import argparse
@@ -85,14 +91,16 @@ def _tree_rss_bytes(root: int) -> int:
     return total
 
 
-def _build_child(landing: str, warehouse: str, out: str) -> None:
+def _build_child(landing: str, warehouse: str, out: str, lakehouse: str | None) -> None:
     """Runs in the child process: the real build, with per-step timings recorded."""
     from rich.console import Console
 
+    from dagster_project.build.environment import SparkOptions
     from dagster_project.build.run import run_build
 
+    spark = SparkOptions(Path(lakehouse)) if lakehouse else None
     begin = time.monotonic()
-    summary = run_build(Path(landing), Path(warehouse), console=Console(quiet=True))
+    summary = run_build(Path(landing), Path(warehouse), console=Console(quiet=True), spark=spark)
     Path(out).write_text(
         json.dumps(
             {
@@ -105,11 +113,15 @@ def _build_child(landing: str, warehouse: str, out: str) -> None:
     )
 
 
-def run_build_measured(landing: Path, warehouse: Path) -> dict:
-    """The build in a child process; wall time and peak RSS of the whole process tree."""
+def run_build_measured(landing: Path, warehouse: Path, lakehouse: Path | None = None) -> dict:
+    """The build in a child process; wall time and peak RSS of the whole process tree (on
+    Spark: the JVMs of the build process and of dbt included)."""
     out = warehouse.with_suffix(".bench.json")
     context = multiprocessing.get_context("spawn")
-    child = context.Process(target=_build_child, args=(str(landing), str(warehouse), str(out)))
+    child = context.Process(
+        target=_build_child,
+        args=(str(landing), str(warehouse), str(out), str(lakehouse) if lakehouse else None),
+    )
     started = time.monotonic()
     child.start()
     peak = 0
@@ -198,6 +210,82 @@ def measure(accounts: int, scratch: Path) -> dict:
     }
 
 
+def measure_spark(accounts: int, scratch: Path) -> dict:
+    """The same build on the Spark engine (local session) into a fresh lakehouse."""
+    landing, generate_seconds = generate_cached(accounts)
+    lakehouse = scratch / f"lakehouse-{accounts}"
+    shutil.rmtree(lakehouse, ignore_errors=True)
+    warehouse = lakehouse / "warehouse.duckdb"
+    build = run_build_measured(landing, warehouse, lakehouse)
+    marts = lakehouse / "marts"
+    return {
+        "accounts": accounts,
+        "engine": "spark",
+        "days": DAYS,
+        "generate_seconds": round(generate_seconds, 2),
+        "build_wall_seconds": round(build["wall_seconds"], 2),
+        "peak_rss_bytes": build["peak_rss_bytes"],
+        "steps_seconds": {k: round(v, 2) for k, v in sorted(build["steps"].items())},
+        "dbt_model_seconds": {
+            k: round(v, 2) for k, v in sorted(dbt_model_seconds(warehouse).items())
+        },
+        "mart_rows": build["marts"],
+        "rows_loaded": build["loads"],
+        "marts_bytes": sum(p.stat().st_size for p in marts.rglob("*.parquet")),
+    }
+
+
+# A build's stages, as the engines compare: step names start with these.
+STAGES = {
+    "ingest": ("raw__",),
+    "raw checks": ("check_raw__",),
+    "dbt before the builder": ("crm_dbt_models",),
+    "subscription builder": ("subscription_build",),
+    "dbt after the builder": ("subscription_dbt_models",),
+    "mart checks": ("check_marts__", "check_staging__", "check_intermediate__"),
+    "publish": ("published_warehouse",),
+    "report": ("finance_report",),
+}
+
+
+def stage_seconds(steps: dict[str, float]) -> dict[str, float]:
+    totals = dict.fromkeys(STAGES, 0.0)
+    for step, seconds in steps.items():
+        for stage, prefixes in STAGES.items():
+            if step.startswith(prefixes):
+                totals[stage] += seconds
+                break
+    return {stage: round(seconds, 1) for stage, seconds in totals.items()}
+
+
+def spark_markdown(results: list[dict], duckdb_results: list[dict], info: dict) -> str:
+    """The Spark engine's figures beside the DuckDB build of the same size."""
+    gib = 1024**3
+    by_size = {r["accounts"]: r for r in duckdb_results}
+    lines = [
+        f"Measured {date.today().isoformat()} on {info['cpus']} cores, "
+        f"{info['memory_bytes'] / gib:.0f} GiB, local Spark (local[2], 2 GB driver), "
+        f"{DAYS} daily snapshots; DuckDB from the table above.",
+        "",
+        "| accounts | engine | build s | peak RSS GiB | "
+        + " | ".join(f"{stage} s" for stage in STAGES)
+        + " |",
+        "|---:|---|---:|---:|" + "---:|" * len(STAGES),
+    ]
+    for r in results:
+        for engine, row in (("duckdb", by_size.get(r["accounts"])), ("spark", r)):
+            if row is None:
+                continue
+            stages = stage_seconds(row["steps_seconds"])
+            lines.append(
+                f"| {row['accounts']:,} | {engine} | {row['build_wall_seconds']} | "
+                f"{row['peak_rss_bytes'] / gib:.2f} | "
+                + " | ".join(str(stages[stage]) for stage in STAGES)
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def machine() -> dict:
     memory = next(
         (
@@ -257,27 +345,44 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--quick", action="store_true", help="one small size (2k accounts)")
     parser.add_argument("--scratch", type=Path, default=CACHE / "scratch")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
     args = parser.parse_args()
     sizes = [2_000] if args.quick else args.sizes
     args.scratch.mkdir(parents=True, exist_ok=True)
     info = machine()
+    on_spark = args.engine == "spark"
     results = []
     for accounts in sizes:
-        print(f"== {accounts:,} accounts", file=sys.stderr, flush=True)
-        results.append(measure(accounts, args.scratch))
+        print(f"== {accounts:,} accounts ({args.engine})", file=sys.stderr, flush=True)
+        run = measure_spark if on_spark else measure
+        results.append(run(accounts, args.scratch))
         print(json.dumps(results[-1], indent=1), file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    name = f"{date.today().isoformat()}{'-quick' if args.quick else ''}.json"
+    name = (
+        f"{date.today().isoformat()}{'-spark' if on_spark else ''}"
+        f"{'-quick' if args.quick else ''}.json"
+    )
     (RESULTS / name).write_text(json.dumps({"machine": info, "results": results}, indent=1))
-    table = markdown(results, info)
+    if on_spark:
+        table, marker = spark_markdown(results, latest_duckdb_results(), info), "spark-results"
+    else:
+        table, marker = markdown(results, info), "results"
     print(table)
     if not args.quick:
         readme = HERE / "README.md"
         text = readme.read_text()
-        start, end = "<!-- results -->", "<!-- /results -->"
+        start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
         before, rest = text.split(start, 1)
         after = rest.split(end, 1)[1]
         readme.write_text(f"{before}{start}\n{table}{end}{after}")
+
+
+def latest_duckdb_results() -> list[dict]:
+    """The newest full DuckDB run's results (benchmarks/results/<date>.json)."""
+    runs = sorted(
+        path for path in RESULTS.glob("*.json") if not path.stem.endswith(("-quick", "-spark"))
+    )
+    return json.loads(runs[-1].read_text())["results"] if runs else []
 
 
 if __name__ == "__main__":

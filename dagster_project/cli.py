@@ -14,14 +14,22 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from dagster_project.build.environment import SparkOptions
 from dagster_project.build.errors import BuildError, UsageError
-from dagster_project.build.run import DEFAULT_WAREHOUSE, DEMO_LANDING, REPO_ROOT, run_build
+from dagster_project.build.run import (
+    DEFAULT_WAREHOUSE,
+    DEMO_LANDING,
+    REPO_ROOT,
+    lakehouse_warehouse,
+    run_build,
+)
 from dagster_project.build.summary import BuildSummary
 from dagster_project.lib import settings as settings_module
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.export import FORMATS, ExportError, export_all_parquet, export_mart
 from dagster_project.lib.ingest.errors import FileLevelError
+from dagster_project.lib.lakehouse import LOCAL_MASTER
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,
@@ -83,8 +91,27 @@ def _add_build_commands(sub) -> None:
     build.add_argument(
         "--landing", type=Path, required=True, help="folder of snapshot folders named YYYY-MM-DD"
     )
-    build.add_argument("--warehouse", type=Path, required=True, help="the DuckDB file to publish")
+    build.add_argument("--warehouse", type=Path, help="the DuckDB file to publish")
     build.add_argument("--as-of", type=_date, help="as-of date (default: latest snapshot)")
+    build.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="where the models, the subscription builder and the mart checks run (default "
+        "duckdb: into --warehouse; spark: into --lakehouse, docs/spark.md)",
+    )
+    build.add_argument(
+        "--lakehouse",
+        type=Path,
+        help="with --engine spark: the folder whose marts/<mart>/ the build publishes as "
+        "Parquet (and warehouse.duckdb: raw versions, views over the marts)",
+    )
+    build.add_argument(
+        "--spark-master",
+        default=LOCAL_MASTER,
+        help=f"with --engine spark: {LOCAL_MASTER} (default, a local session) or "
+        "sc://host:port (a cluster's Spark Connect server)",
+    )
     # Read here, not at import: only a command that builds its parser needs the names.
     settings_names = ", ".join(overridable_settings())
     for command in (build, demo := sub.add_parser("demo", help="build the bundled demo snapshots")):
@@ -430,17 +457,27 @@ def cmd_query(args: argparse.Namespace) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
-    """Ingest, build, check and publish `--warehouse` from `--landing`, then the summary."""
+    """Ingest, build, check and publish `--warehouse` (or `--lakehouse` on Spark) from
+    `--landing`, then the summary."""
     settings = parse_settings(args.settings)
+    spark, warehouse = None, args.warehouse
+    if args.engine == "spark":
+        if args.lakehouse is None or args.warehouse is not None:
+            raise UsageError("--engine spark publishes into --lakehouse DIR (not --warehouse)")
+        spark = SparkOptions(args.lakehouse, args.spark_master)
+        warehouse = lakehouse_warehouse(args.lakehouse)
+    elif warehouse is None or args.lakehouse is not None:
+        raise UsageError("give --warehouse FILE (or --engine spark --lakehouse DIR)")
     print_summary(
         run_build(
             args.landing,
-            args.warehouse,
+            warehouse,
             args.as_of,
             console,
             args.build_filter,
             settings,
             args.accepted_snapshots,
+            spark,
         )
     )
 

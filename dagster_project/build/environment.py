@@ -4,10 +4,20 @@ environment, and this installation's dbt on PATH."""
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
+from dagster_project.lib.lakehouse import LOCAL_MASTER
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """A build on the Spark engine (SPEC 8): its lakehouse folder and Spark master."""
+
+    lakehouse: Path
+    master: str = LOCAL_MASTER
 
 
 def build_settings(
@@ -17,9 +27,16 @@ def build_settings(
     build_filter: str | None = None,
     dbt_vars: dict[str, object] | None = None,
     accepted_snapshots: list[date] | None = None,
+    spark: SparkOptions | None = None,
 ) -> dict[str, str]:
     """The BuildSettings resource's fields (defs/resources.py) for these flags."""
+    engine = (
+        {"engine": "spark", "lakehouse_dir": str(spark.lakehouse), "spark_master": spark.master}
+        if spark is not None
+        else {"engine": "duckdb", "lakehouse_dir": "", "spark_master": LOCAL_MASTER}
+    )
     return {
+        **engine,
         "landing_dir": str(landing),
         "warehouse_path": str(warehouse),
         "as_of_date": as_of.isoformat() if as_of else "",

@@ -1,5 +1,6 @@
 """Run the build job in process, as the schedule does, with a progress display and a summary."""
 
+import shutil
 import time
 import uuid
 from contextlib import redirect_stdout
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dagster_project.build.environment import build_settings
+from dagster_project.build.environment import SparkOptions, build_settings
 from dagster_project.build.errors import BuildError, UsageError
 from dagster_project.build.log import BuildLog, build_log_path
 from dagster_project.build.manifest import prepare_dbt_manifest
@@ -18,6 +19,7 @@ from dagster_project.build.summary import BuildSummary, fill_summary
 from dagster_project.lib.build_filter import BuildFilterError, validate_build_filter
 from dagster_project.lib.ingest.errors import FileLevelError
 from dagster_project.lib.ingest.landing import scan_landing
+from dagster_project.lib.lakehouse import MARTS, is_remote, warehouse_file
 from dagster_project.lib.outputs import OutputPathError, check_output_path, describe_os_error
 from dagster_project.lib.report import report_path
 from dagster_project.lib.settings import SettingError, check_dbt_vars
@@ -39,6 +41,7 @@ class BuildRequest:
     build_filter: str | None
     dbt_vars: dict[str, object] | None
     accepted_snapshots: list[date]
+    spark: SparkOptions | None
     snapshot_keys: list[str]  # every landing folder is a snapshot partition
     ignored: list[str]  # folders and files of the landing the build does not load
 
@@ -58,15 +61,18 @@ def run_build(
     build_filter: str | None = None,
     dbt_vars: dict[str, object] | None = None,
     accepted_snapshots: list[date] | None = None,
+    spark: SparkOptions | None = None,
 ) -> BuildSummary:
     """Ingest every snapshot of `landing`, build and check everything, publish `warehouse`.
 
     `accepted_snapshots`: snapshot dates a person checked, published past the delivery
-    gates (SPEC 3). Input it cannot use raises `UsageError` before anything starts; a
-    build that does not publish raises `BuildError`."""
+    gates (SPEC 3). `spark`: build on the Spark engine into its lakehouse (SPEC 8);
+    `warehouse` is then the lakehouse's warehouse.duckdb (lakehouse_warehouse). Input it
+    cannot use raises `UsageError` before anything starts; a build that does not publish
+    raises `BuildError`."""
     console = console or Console(stderr=True, emoji=False)
     request = check_request(
-        landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots or []
+        landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots or [], spark
     )
     try:
         summary = _build_and_publish(request, console)
@@ -87,12 +93,15 @@ def check_request(
     build_filter: str | None,
     dbt_vars: dict[str, object] | None,
     accepted_snapshots: list[date],
+    spark: SparkOptions | None = None,
 ) -> BuildRequest:
     """The build's input checked before any lock, file or process: a `UsageError` naming
     the path, the filter or the setting it cannot use."""
     landing, warehouse = landing.resolve(), warehouse.resolve()
     if not landing.is_dir():
         raise UsageError(f"landing directory {landing} does not exist")
+    if spark is not None:
+        spark = _check_spark(spark, landing)
     if warehouse.is_dir():
         raise UsageError(f"warehouse path {warehouse} is a directory; give a file name")
     for folder in (warehouse.parent, *warehouse.parent.parents):
@@ -109,9 +118,30 @@ def check_request(
     except (OutputPathError, BuildFilterError, FileLevelError, SettingError) as exc:
         raise UsageError(str(exc)) from None
     return BuildRequest(
-        landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots,
+        landing, warehouse, as_of, build_filter, dbt_vars, accepted_snapshots, spark,
         snapshot_keys=[d.isoformat() for d in found.snapshots], ignored=found.warnings,
     )  # fmt: skip
+
+
+def lakehouse_warehouse(lakehouse: Path) -> Path:
+    """The DuckDB file of a Spark build's lakehouse: raw versions and views over its marts."""
+    return warehouse_file(lakehouse.resolve())
+
+
+def _check_spark(spark: SparkOptions, landing: Path) -> SparkOptions:
+    lakehouse = spark.lakehouse.resolve()
+    if lakehouse.exists() and not lakehouse.is_dir():
+        raise UsageError(f"lakehouse {lakehouse} is a file; give a folder")
+    try:
+        check_output_path(lakehouse / MARTS, landing=[landing])
+    except OutputPathError as exc:
+        raise UsageError(str(exc)) from None
+    if not is_remote(spark.master) and shutil.which("java") is None:
+        raise UsageError(
+            "the Spark engine runs a local Spark session, which needs Java 17 (no `java` "
+            "on PATH); install a JDK, or give --spark-master sc://host:port of a cluster"
+        )
+    return SparkOptions(lakehouse, spark.master)
 
 
 def _build_and_publish(request: BuildRequest, console: Console) -> BuildSummary:
@@ -152,7 +182,7 @@ def _execute(request: BuildRequest, console: Console) -> tuple[Progress, BuildLo
 
     settings = build_settings(
         request.landing, request.warehouse, request.as_of, request.build_filter,
-        request.dbt_vars, request.accepted_snapshots,
+        request.dbt_vars, request.accepted_snapshots, request.spark,
     )  # fmt: skip
     with console.status("Parsing the dbt project"):
         # With dbt variables (--set, --as-of) the invocations' parse differs from this one

@@ -103,6 +103,8 @@ class BuildDbtCli(DbtCliResource):
             "RECURWISE_BUILD_SETTINGS": json.dumps(settings.effective_settings(), sort_keys=True),
             "RECURWISE_BUILD_FILTER": settings.subscription_build_filter,
             "RECURWISE_VERSION": installed_version("recurwise"),
+            # Plain text: dbt's errors are quoted in the build's failure message and log.
+            "DBT_USE_COLORS": "false",
             # recurwise-dbt dies with this process (lib/child_process.py): who that is.
             PARENT_PID_ENV: str(os.getpid()),
         }

@@ -1,5 +1,6 @@
 """Publish: the finished work file, copied into DuckDB 1.x's storage format, replaces the
-analysts' warehouse in one atomic rename."""
+analysts' warehouse in one atomic rename. On the Spark engine the work lakehouse's marts
+replace <lakehouse>/marts/ first, and the published file gets views over them."""
 
 import time
 
@@ -7,6 +8,7 @@ import dagster as dg
 
 from dagster_project.defs.dbt import crm_dbt_models, subscription_dbt_models
 from dagster_project.defs.resources import WAREHOUSE_POOL, BuildSettings, WorkWarehouse
+from dagster_project.lib.lakehouse import MARTS, create_mart_views, publish_marts
 from dagster_project.lib.raw_store import rows_per_object
 from dagster_project.lib.warehouse import PUBLISHED_STORAGE_VERSION, publish
 
@@ -28,8 +30,14 @@ from dagster_project.lib.warehouse import PUBLISHED_STORAGE_VERSION, publish
 def published_warehouse(
     context: dg.AssetExecutionContext, settings: BuildSettings, warehouse: WorkWarehouse
 ) -> dg.MaterializeResult:
+    if settings.on_spark:
+        # The marts' folders first, then the file whose views read them (lib/lakehouse.py).
+        marts = publish_marts(settings.lakehouse)
+        context.log.info(f"published {len(marts)} marts to {settings.lakehouse / MARTS}")
     # Fold the write-ahead log into the file so the rename carries everything.
     with warehouse.connect() as con:
+        if settings.on_spark:
+            create_mart_views(con, settings.lakehouse, marts)
         con.execute("checkpoint")
         summary = build_summary(con)
     started = time.monotonic()

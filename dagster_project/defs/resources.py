@@ -13,7 +13,12 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
-from dagster_project.lib.lakehouse import build_folder, discard_build_folder, start_build_folder
+from dagster_project.lib.lakehouse import (
+    LOCAL_MASTER,
+    build_folder,
+    discard_build_folder,
+    start_build_folder,
+)
 from dagster_project.lib.settings import SettingError, check_dbt_vars, dbt_defaults, quoted
 from dagster_project.lib.warehouse import (
     build_lock,
@@ -26,7 +31,6 @@ from dagster_project.lib.warehouse import (
 
 DUCKDB, SPARK = "duckdb", "spark"
 ENGINES = (DUCKDB, SPARK)
-LOCAL_MASTER = "local[2]"
 
 # Every asset and check of a build is in this pool. The instance `recurwise ui` sets up
 # limits it to one run at a time (run granularity), so the daemon queues a second run
@@ -232,7 +236,7 @@ class SparkEngine(dg.ConfigurableResource):
     settings: dg.ResourceDependency[BuildSettings]
     _session: Any = PrivateAttr(default=None)
 
-    def session(self) -> SparkSession:
+    def session(self) -> "SparkSession":
         if self._session is None:
             from dagster_project.lib.spark_session import spark_session
 

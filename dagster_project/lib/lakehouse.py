@@ -32,6 +32,8 @@ import duckdb
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+# The Spark master of a build unless told otherwise: a local session, two threads.
+LOCAL_MASTER = "local[2]"
 WAREHOUSE_FILE = "warehouse.duckdb"
 BUILD_FOLDER = "_build"
 MARTS = "marts"
@@ -40,6 +42,11 @@ METASTORE_FOLDER = "_metastore"
 # Every schema a Spark build writes, each at _build/<schema>/.
 SCHEMAS = (RAW, "reference", "staging", "intermediate", MARTS, "semantic")
 PARQUET_FILE = "data.parquet"
+
+
+def is_remote(master: str) -> bool:
+    """A Spark Connect address (sc://host:port) rather than a local master."""
+    return master.startswith("sc://")
 
 
 def warehouse_file(lakehouse: Path) -> Path:
@@ -143,5 +150,5 @@ def create_mart_views(con: duckdb.DuckDBPyConnection, lakehouse: Path, marts: li
     for mart in marts:
         files = str(Path(lakehouse).resolve() / MARTS / mart / "*.parquet").replace("'", "''")
         con.execute(
-            f'create or replace view {MARTS}."{mart}" as select * from read_parquet(\'{files}\')'
+            f"create or replace view {MARTS}.\"{mart}\" as select * from read_parquet('{files}')"
         )

@@ -17,7 +17,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
-LOCAL_MASTER = "local[2]"
+from dagster_project.lib.lakehouse import LOCAL_MASTER, is_remote
+
 # A 2-core machine: two local threads, two shuffle partitions (the default 200 costs
 # seconds of task overhead on demo-sized data), a 2 GB driver.
 LOCAL_SESSION_CONFIG = {
@@ -32,11 +33,6 @@ LOCAL_SESSION_CONFIG = {
     # Progress bars would garble the build's log and the CLI's output.
     "spark.ui.showConsoleProgress": "false",
 }
-
-
-def is_remote(master: str) -> bool:
-    """A Spark Connect address (sc://host:port) rather than a local master."""
-    return master.startswith("sc://")
 
 
 def spark_session(master: str = LOCAL_MASTER) -> SparkSession:

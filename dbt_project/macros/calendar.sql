@@ -18,8 +18,8 @@
 
 {#- 'YYYY-Qn' of a date, e.g. '2026-Q4'. -#}
 {% macro quarter_label(date_column) -%}
-    cast(extract(year from {{ date_column }}) as varchar)
-    || '-Q' || cast(extract(quarter from {{ date_column }}) as varchar)
+    cast(extract(year from {{ date_column }}) as {{ dbt.type_string() }})
+    || '-Q' || cast(extract(quarter from {{ date_column }}) as {{ dbt.type_string() }})
 {%- endmacro %}
 
 {#- Running quarter number (year x 4 + quarter - 1): differences count calendar quarters. -#}

@@ -1,6 +1,6 @@
 {#-
   The Spark engine's lakehouse (SPEC 8, dagster_project/lib/lakehouse.py): every relation
-  at <lakehouse>/<schema>/<table>/, RECURWISE_LAKEHOUSE being the build's work lakehouse.
+  at <lakehouse>/<schema>/<table>/, RECURWISE_WORK_LAKEHOUSE being the build's work lakehouse.
   DuckDB builds never call these (target type duckdb).
 -#}
 
@@ -8,7 +8,7 @@
 {% macro spark__create_schema(relation) -%}
     {%- call statement('create_schema') -%}
         create schema if not exists {{ relation.without_identifier() }}
-        location '{{ env_var('RECURWISE_LAKEHOUSE') }}/{{ relation.schema }}'
+        location '{{ env_var('RECURWISE_WORK_LAKEHOUSE') }}/{{ relation.schema }}'
     {%- endcall -%}
 {%- endmacro %}
 
@@ -19,7 +19,7 @@
 -#}
 {% macro register_lakehouse_tables() -%}
     {%- if target.type == 'spark' and execute -%}
-        {%- set root = env_var('RECURWISE_LAKEHOUSE') -%}
+        {%- set root = env_var('RECURWISE_WORK_LAKEHOUSE') -%}
         {%- for name in env_var('RECURWISE_LAKEHOUSE_TABLES', '').split(',') if name -%}
             {%- set schema, table = name.split('.') -%}
             {%- do run_query('create schema if not exists ' ~ schema ~ " location '" ~ root ~ '/' ~ schema ~ "'") -%}

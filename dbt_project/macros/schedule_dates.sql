@@ -13,8 +13,9 @@
     unnest(range({{ installment_count }}))
 {%- endmacro %}
 
+{#- Spark's sequence(0, -1) counts down (two rows): a count of 0 or less gives none. -#}
 {% macro spark__installment_indexes(installment_count) -%}
-    explode(sequence(0, {{ installment_count }} - 1))
+    explode(case when {{ installment_count }} > 0 then sequence(0, {{ installment_count }} - 1) end)
 {%- endmacro %}
 
 {#-

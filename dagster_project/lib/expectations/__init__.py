@@ -1,10 +1,10 @@
 """Great Expectations checks of the warehouse, and the set-based SQL that feeds them (SPEC 8).
 
 A 200M-row schedule mart would not fit in memory as a DataFrame, so every rule has two
-halves: SQL that reduces the table, set-based in DuckDB (or Spark, SPEC 8), to a bounded frame of its worst
-rows, and a GX suite that judges that frame (rules.py). engine.py runs GX, messages.py
-words its failures, suites.py holds the suites, raw.py and marts.py the rules, sql/ the
-reconciliations' SQL. Plain Python: no Dagster import.
+halves: SQL that reduces the table, set-based in DuckDB (or Spark, SPEC 8), to a bounded
+frame of its worst rows, and a GX suite that judges that frame (rules.py). engine.py runs
+GX, messages.py words its failures, suites.py holds the suites, raw.py and marts.py the
+rules, sql/ the reconciliations' SQL. Plain Python: no Dagster import.
 """
 
 from dagster_project.lib.crm_schema import OBJECTS

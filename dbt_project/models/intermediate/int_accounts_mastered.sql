@@ -18,21 +18,21 @@ merge_links as (
 merge_walks as (
     select
         account_id,
-        [account_id] as path
+        {{ merge_path_start('account_id') }} as path
     from accounts
     union all
     select
         w.account_id,
-        list_append(w.path, l.merged_into_id) as path
+        {{ merge_path_extended('w.path', 'l.merged_into_id') }} as path
     from merge_walks as w
-    inner join merge_links as l on w.path[-1] = l.account_id
-    where not list_contains(w.path, l.merged_into_id)
+    inner join merge_links as l on {{ merge_path_end('w.path') }} = l.account_id
+    where not {{ merge_path_contains('w.path', 'l.merged_into_id') }}
 ),
 
 walk_ends as (
     select
         account_id,
-        arg_max(path, len(path)) as path
+        {{ value_at_max('path', merge_path_length('path')) }} as path
     from merge_walks
     group by account_id
 ),
@@ -44,11 +44,11 @@ merge_resolved as (
         e.account_id,
         l.account_id is not null as is_merge_cycle,
         case
-            when l.account_id is null then e.path[-1]
-            else list_min(e.path[list_position(e.path, l.merged_into_id):])
+            when l.account_id is null then {{ merge_path_end('e.path') }}
+            else {{ merge_cycle_lowest_id('e.path', 'l.merged_into_id') }}
         end as merged_into_id
     from walk_ends as e
-    left join merge_links as l on e.path[-1] = l.account_id
+    left join merge_links as l on {{ merge_path_end('e.path') }} = l.account_id
 ),
 
 keyed as (
@@ -83,7 +83,7 @@ grouped as (
 masters as (
     select
         customer_key,
-        arg_min(account_id, (is_deleted, created_date, account_id)) as master_account_id
+        {{ value_at_min('account_id', ['is_deleted', 'created_date', 'account_id']) }} as master_account_id
     from grouped
     group by customer_key
 ),

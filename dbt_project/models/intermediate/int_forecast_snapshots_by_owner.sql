@@ -171,7 +171,7 @@ read_at_snapshot as (
         on
             s.snapshot_date >= r.change_date
             and s.snapshot_date < r.next_change_date
-            and r.close_month >= cast(date_trunc('month', s.snapshot_date) as date)
+            and r.close_month >= cast({{ dbt.date_trunc('month', 's.snapshot_date') }} as date)
 ),
 
 methods as (

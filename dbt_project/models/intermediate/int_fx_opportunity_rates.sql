@@ -36,18 +36,14 @@ latest_started_rates as (
         r.conversion_rate,
         r.start_date,
         r.next_start_date is null or f.close_date < r.next_start_date as is_in_force
-    from foreign_opportunities as f
-    asof inner join usable_rates as r
-        on
-            f.currency_iso_code = r.currency_iso_code
-            and f.close_date >= r.start_date
+    from {{ latest_started_rate_join('foreign_opportunities as f', 'f.currency_iso_code', 'f.close_date') }}
 ),
 
 -- For a close date before a currency's first period: that first period.
 earliest_rates as (
     select
         currency_iso_code,
-        arg_min(conversion_rate, start_date) as conversion_rate,
+        {{ value_at_min('conversion_rate', 'start_date') }} as conversion_rate,
         min(start_date) as start_date
     from usable_rates
     group by currency_iso_code

@@ -24,22 +24,21 @@ first_month as (
             least(
                 (select min(m.month) from mrr_months as m),
                 (
-                    select cast(date_trunc('month', min(o.close_date)) as date)
+                    select cast({{ dbt.date_trunc('month', 'min(o.close_date)') }} as date)
                     from opportunities as o
                     where o.is_won
                 )
             ),
-            (select cast(date_trunc('month', a.as_of_date) as date) from as_of as a)
+            (select cast({{ dbt.date_trunc('month', 'a.as_of_date') }} as date) from as_of as a)
         ) as month
 ),
 
 month_starts as (
     select cast(spine.month as date) as month
-    from range(
-        (select f.month from first_month as f),
-        (select a.as_of_date + interval 1 day from as_of as a),
-        interval 1 month
-    ) as spine (month)
+    from {{ month_starts(
+        "(select f.month from first_month as f)",
+        "(select a.as_of_date + interval 1 day from as_of as a)"
+    ) }}
 ),
 
 month_ends as (
@@ -85,8 +84,9 @@ item_records as (
         'subscription_item' as record_type,
         i.subscription_item_id as record_id,
         i.mrr as value,
-        'active ' || cast(i.start_date as varchar) || ' to '
-        || coalesce(cast(i.end_date as varchar), 'open end') || ', MRR ' || cast(i.mrr as varchar)
+        'active ' || cast(i.start_date as {{ dbt.type_string() }}) || ' to '
+        || coalesce(cast(i.end_date as {{ dbt.type_string() }}), 'open end')
+        || ', MRR ' || cast(i.mrr as {{ dbt.type_string() }})
             as record_note
     from items as i
     inner join closed_months as m
@@ -98,8 +98,9 @@ item_records as (
         'subscription_item' as record_type,
         i.subscription_item_id as record_id,
         i.mrr as value,
-        'active ' || cast(i.start_date as varchar) || ' to '
-        || coalesce(cast(i.end_date as varchar), 'open end') || ', MRR ' || cast(i.mrr as varchar)
+        'active ' || cast(i.start_date as {{ dbt.type_string() }}) || ' to '
+        || coalesce(cast(i.end_date as {{ dbt.type_string() }}), 'open end')
+        || ', MRR ' || cast(i.mrr as {{ dbt.type_string() }})
             as record_note
     from items as i
     inner join closed_months as m
@@ -114,7 +115,8 @@ movement_records as (
         'master_account' as record_type,
         r.master_account_id as record_id,
         r.mrr_change as value,
-        r.movement || ': ' || cast(r.previous_mrr as varchar) || ' to ' || cast(r.mrr as varchar)
+        r.movement || ': ' || cast(r.previous_mrr as {{ dbt.type_string() }})
+        || ' to ' || cast(r.mrr as {{ dbt.type_string() }})
             as record_note
     from mrr_months as r
     inner join closed_months as m on r.month = m.month
@@ -133,8 +135,9 @@ opportunity_records as (
             when 'won_bookings_mrr' then o.mrr
             else 1
         end as value,
-        o.stage_name || ', closed ' || cast(o.close_date as varchar) || ', amount '
-        || cast(o.amount as varchar) || ', MRR ' || cast(o.mrr as varchar) as record_note
+        o.stage_name || ', closed ' || cast(o.close_date as {{ dbt.type_string() }})
+        || ', amount ' || cast(o.amount as {{ dbt.type_string() }})
+        || ', MRR ' || cast(o.mrr as {{ dbt.type_string() }}) as record_note
     from opportunities as o
     inner join closed_months as m
         on o.close_date between m.month and m.month_end

@@ -44,17 +44,13 @@ latest_started_rates as (
         f.opportunity_id,
         f.version_number,
         r.conversion_rate
-    from foreign_versions as f
-    asof inner join usable_rates as r
-        on
-            f.currency_code = r.currency_iso_code
-            and f.close_date >= r.start_date
+    from {{ latest_started_rate_join('foreign_versions as f', 'f.currency_code', 'f.close_date') }}
 ),
 
 earliest_rates as (
     select
         currency_iso_code,
-        arg_min(conversion_rate, start_date) as conversion_rate
+        {{ value_at_min('conversion_rate', 'start_date') }} as conversion_rate
     from usable_rates
     group by currency_iso_code
 ),
@@ -84,7 +80,7 @@ final as (
         r.valid_from,
         r.valid_to,
         r.close_date,
-        cast(date_trunc('month', r.close_date) as date) as close_month,
+        cast({{ dbt.date_trunc('month', 'r.close_date') }} as date) as close_month,
         {{ forecast_category_label('r.forecast_category') }} as forecast_category,
         r.probability,
         coalesce(r.is_closed, false) as is_closed,

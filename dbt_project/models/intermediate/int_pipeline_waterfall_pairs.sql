@@ -21,14 +21,14 @@ snapshot_pairs as (
 periods as (
     select
         'week' as grain,
-        cast(date_trunc('week', snapshot_date) as date) as period_start,
+        cast({{ dbt.date_trunc('week', 'snapshot_date') }} as date) as period_start,
         min(snapshot_date) as first_snapshot_date
     from snapshots
     group by 1, 2
     union all
     select
         'month' as grain,
-        cast(date_trunc('month', snapshot_date) as date) as period_start,
+        cast({{ dbt.date_trunc('month', 'snapshot_date') }} as date) as period_start,
         min(snapshot_date) as first_snapshot_date
     from snapshots
     group by 1, 2

@@ -33,7 +33,7 @@ contract_renewals as (
         end_date,
         notice_date,
         arr_up_for_renewal as arr,
-        cast(null as varchar) as source_opportunity_id
+        cast(null as {{ dbt.type_string() }}) as source_opportunity_id
     from contracts
     where status = 'Activated' and end_date is not null
 ),

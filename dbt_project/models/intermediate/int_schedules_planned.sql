@@ -102,7 +102,7 @@ validated as (
             case
                 when {{ type }}_schedule_source = 'explicit' and {{ type }}_installments > 150
                     then
-                        cast({{ type }}_installments as varchar)
+                        cast({{ type }}_installments as {{ dbt.type_string() }})
                         || ' {{ type }} schedule rows; Salesforce allows 1 to 150 installments'
                 when coalesce({{ type }}_schedule_source, '') != 'generated' then null
                 when {{ type }}_schedule_type not in ('Divide', 'Repeat')
@@ -113,7 +113,7 @@ validated as (
                     then 'no number of {{ type }} installments on the product; Salesforce allows 1 to 150'
                 when {{ type }}_installments not between 1 and 150
                     then
-                        cast({{ type }}_installments as varchar)
+                        cast({{ type }}_installments as {{ dbt.type_string() }})
                         || ' {{ type }} installments; Salesforce allows 1 to 150'
                 when {{ type }}_installment_period is null
                     then 'no {{ type }} installment period on the product'
@@ -128,7 +128,7 @@ validated as (
         case
             when unknown_type_row_count > 0
                 then
-                    cast(unknown_type_row_count as varchar) || ' schedule rows of Type '''
+                    cast(unknown_type_row_count as {{ dbt.type_string() }}) || ' schedule rows of Type '''
                     || unknown_row_type || '''; expected Quantity, Revenue or Both'
         end as row_type_error
     from definitions

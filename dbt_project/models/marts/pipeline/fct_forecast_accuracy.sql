@@ -29,7 +29,7 @@ spine as (
         x.method_order
     from snapshots as s
     inner join close_months as m
-        on m.close_month >= cast(date_trunc('month', s.snapshot_date) as date)
+        on m.close_month >= cast({{ dbt.date_trunc('month', 's.snapshot_date') }} as date)
     cross join methods as x
 ),
 

@@ -79,15 +79,15 @@ versions as (
         version_number,
         min(snapshot_date) as valid_from,
         max(snapshot_number) as last_snapshot_number,
-        arg_min(stage_name, snapshot_number) as stage_name,
-        arg_min(amount, snapshot_number) as amount,
-        arg_min(close_date, snapshot_number) as close_date,
-        arg_min(forecast_category, snapshot_number) as forecast_category,
-        arg_min(probability, snapshot_number) as probability,
-        arg_min(is_closed, snapshot_number) as is_closed,
-        arg_min(is_won, snapshot_number) as is_won,
-        arg_min(owner_id, snapshot_number) as owner_id,
-        arg_min(currency_iso_code, snapshot_number) as currency_iso_code
+        {{ value_at_min('stage_name', 'snapshot_number') }} as stage_name,
+        {{ value_at_min('amount', 'snapshot_number') }} as amount,
+        {{ value_at_min('close_date', 'snapshot_number') }} as close_date,
+        {{ value_at_min('forecast_category', 'snapshot_number') }} as forecast_category,
+        {{ value_at_min('probability', 'snapshot_number') }} as probability,
+        {{ value_at_min('is_closed', 'snapshot_number') }} as is_closed,
+        {{ value_at_min('is_won', 'snapshot_number') }} as is_won,
+        {{ value_at_min('owner_id', 'snapshot_number') }} as owner_id,
+        {{ value_at_min('currency_iso_code', 'snapshot_number') }} as currency_iso_code
     from numbered
     group by opportunity_id, version_number
 ),

@@ -68,7 +68,8 @@ running as (
     select
         s.*,
         sum(s.split_percentage) over by_type as percent_through,
-        sum(s.split_percentage) over by_type - s.split_percentage as percent_before
+        -- In parentheses: Spark's parser reads `by_type - s` as one (hyphenated) name.
+        (sum(s.split_percentage) over by_type) - s.split_percentage as percent_before
     from all_splits as s
     window by_type as (
         partition by s.opportunity_id, s.split_type_id

@@ -61,9 +61,9 @@ generated_quantity_rows as (
         end as quantity,
         cast(null as decimal(18, 2)) as revenue,
         cast(null as decimal(18, 2)) as revenue_original,
-        cast(null as varchar) as currency_iso_code,
+        cast(null as {{ dbt.type_string() }}) as currency_iso_code,
         true as is_generated,
-        cast(null as varchar) as source_schedule_id
+        cast(null as {{ dbt.type_string() }}) as source_schedule_id
     from quantity_installments
 ),
 
@@ -92,7 +92,7 @@ generated_revenue_rows as (
         end as revenue_original,
         currency_iso_code,
         true as is_generated,
-        cast(null as varchar) as source_schedule_id
+        cast(null as {{ dbt.type_string() }}) as source_schedule_id
     from revenue_installments
 ),
 

@@ -25,7 +25,8 @@ final as (
         cast(total_percentage as decimal(9, 4)) as total_percentage,
         cast(split_count as integer) as split_count,
         'splits of type ' || split_type || ' add up to '
-        || cast(cast(total_percentage as decimal(9, 2)) as varchar) || '%, not 100%' as message
+        || cast(cast(total_percentage as decimal(9, 2)) as {{ dbt.type_string() }})
+        || '%, not 100%' as message
     from totals
     where total_percentage != 100
 )

@@ -35,16 +35,16 @@ due as (
 
 final as (
     select
-        d.master_account_id as "AccountId",
+        d.master_account_id as {{ adapter.quote('AccountId') }},
         left(
             coalesce(a.account_name, d.master_account_id) || ' - Renewal '
-            || cast(d.end_date as varchar),
+            || cast(d.end_date as {{ dbt.type_string() }}),
             120
-        ) as "Name",
-        'Renewal' as "Type",
-        {{ sql_string(var("renewal_stage_name")) }} as "StageName",
-        d.end_date as "CloseDate",
-        cast(d.arr as decimal(18, 2)) as "Amount"
+        ) as {{ adapter.quote('Name') }},
+        'Renewal' as {{ adapter.quote('Type') }},
+        {{ sql_string(var("renewal_stage_name")) }} as {{ adapter.quote('StageName') }},
+        d.end_date as {{ adapter.quote('CloseDate') }},
+        cast(d.arr as decimal(18, 2)) as {{ adapter.quote('Amount') }}
     from due as d
     left join accounts as a on d.master_account_id = a.account_id
 )

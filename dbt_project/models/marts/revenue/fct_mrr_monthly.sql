@@ -23,11 +23,10 @@ as_of as (
 
 month_starts as (
     select cast(month as date) as month
-    from range(
-        (select date_trunc('month', min(start_date)) from items),
-        (select date_trunc('month', as_of_date) + interval 1 month from as_of),
-        interval 1 month
-    ) as spine (month)
+    from {{ month_starts(
+        "(select date_trunc('month', min(start_date)) from items)",
+        "(select date_trunc('month', as_of_date) + interval 1 month from as_of)"
+    ) }}
 ),
 
 month_spine as (
@@ -83,11 +82,7 @@ measured_rates as (
         m.month,
         r.conversion_rate as day_rate,
         r.next_start_date is null or m.measured_day < r.next_start_date as is_in_force
-    from measured_items as m
-    asof inner join usable_rates as r
-        on
-            m.currency_iso_code = r.currency_iso_code
-            and m.measured_day >= r.start_date
+    from {{ latest_started_rate_join('measured_items as m', 'm.currency_iso_code', 'm.measured_day') }}
     where m.is_active_measured and m.currency_iso_code != {{ sql_string(var("corporate_currency")) }}
 ),
 

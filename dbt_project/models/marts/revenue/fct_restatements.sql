@@ -66,7 +66,7 @@ explained as (
                             then 'no longer won after the close (stage now ' || o.stage_name || ')'
                         when o.close_date < c.month or o.close_date > last_day(c.month)
                             then
-                                'close date moved to ' || cast(o.close_date as varchar)
+                                'close date moved to ' || cast(o.close_date as {{ dbt.type_string() }})
                                 || ' after the close'
                         when c.metric = 'new_logo_count' and not o.is_new_logo
                             then 'no longer a new logo: the customer had earlier business'
@@ -88,13 +88,13 @@ explained as (
                             then 'subscription item no longer built (its source deal was deleted or changed)'
                         else
                             'subscription item no longer active on that day (now '
-                            || cast(i.start_date as varchar) || ' to '
-                            || coalesce(cast(i.end_date as varchar), 'open end') || ')'
+                            || cast(i.start_date as {{ dbt.type_string() }}) || ' to '
+                            || coalesce(cast(i.end_date as {{ dbt.type_string() }}), 'open end') || ')'
                     end
             when c.record_type = 'subscription_item' and not c.is_reported
                 then
                     'subscription item added after the close, active on that day (backdated start '
-                    || cast(i.start_date as varchar) || ')'
+                    || cast(i.start_date as {{ dbt.type_string() }}) || ')'
             when c.record_type = 'subscription_item' then 'subscription item MRR changed after the close'
             when c.is_reported and not c.is_restated
                 then 'customer movement restated: now ' || coalesce(a.movement, 'no MRR that month')

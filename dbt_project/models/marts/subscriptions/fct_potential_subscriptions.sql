@@ -191,8 +191,8 @@ previously_queued as (
         select
             opportunity_id as potential_subscription_id,
             opportunity_id,
-            cast(null as varchar) as line_item_id,
-            cast(null as varchar) as product_id,
+            cast(null as {{ dbt.type_string() }}) as line_item_id,
+            cast(null as {{ dbt.type_string() }}) as product_id,
             account_id,
             master_account_id,
             queued_date,
