@@ -20,14 +20,16 @@ MRR_MONTHLY = "marts.fct_mrr_monthly"
 
 def read_tables() -> list[str]:
     """schema.table of every table a mart rule checks or reads (marts and staging)."""
-    return sorted({r.table for r in MART_RULES} | {".".join(t) for r in MART_RULES for t in r.reads})
+    reads = {".".join(table) for rule in MART_RULES for table in rule.reads}
+    return sorted({rule.table for rule in MART_RULES} | reads)
 
 
 def export_table(con: duckdb.DuckDBPyConnection, table: str, root: Path, select: str = "*"):
     """`table` of `con` as Parquet at `<root>/<schema>/<table>/` (lib/lakehouse.py layout)."""
     folder = table_folder(root, *table.split("."))
     folder.mkdir(parents=True)
-    con.execute(f"copy (select {select} from {table}) to '{folder / PARQUET_FILE}' (format parquet)")
+    target = folder / PARQUET_FILE
+    con.execute(f"copy (select {select} from {table}) to '{target}' (format parquet)")
 
 
 @pytest.fixture(scope="module")
