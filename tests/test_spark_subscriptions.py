@@ -7,14 +7,14 @@ from polars.testing import assert_frame_equal
 
 from dagster_project.defs.subscriptions import BUILD_RESULT_FIELDS, read_builder_input
 from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
-from dagster_project.lib.spark_session import local_spark_session
+from dagster_project.lib.spark_session import spark_session
 from dagster_project.lib.spark_subscriptions import build_subscriptions_on_spark, unpersist_build
 
 
 @pytest.fixture(scope="module")
 def spark(java):
     """One local Spark session for this module (a JVM start costs 10-15 s)."""
-    session = local_spark_session()
+    session = spark_session()
     yield session
     session.stop()
 

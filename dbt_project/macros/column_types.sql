@@ -1,11 +1,7 @@
 {#-
-  Column types DuckDB has and Spark names otherwise (SPEC 5 publishes DuckDB's). The
-  marts' contracts (YAML data_type) name the same type per target.
--#}
-
-{#-
-  A JSON document (build_info.settings). DuckDB has a JSON type; Spark has none, so the
-  same text is a string there (readers parse it with from_json / get_json_object).
+  A JSON document (build_info.settings, SPEC 5). DuckDB has a JSON type, published as
+  such; Spark has none, so the same text is a string there (readers parse it with
+  from_json / get_json_object).
 -#}
 {% macro type_json() %}
     {{- return(adapter.dispatch('type_json', 'recurwise')()) -}}
@@ -20,19 +16,21 @@
 {% endmacro %}
 
 {#-
-  A date-time without a time zone, as the exports give them (read in the org's time zone
-  at ingest). DuckDB's `timestamp` is that; Spark's `timestamp` is an instant shown in the
-  session's time zone, and its `timestamp_ntz` is the wall-clock kind (what Spark reads
-  from the raw Parquet that DuckDB wrote).
+  The marts' contracts name DuckDB's types (SPEC 5), and tests/contracts.py creates
+  DuckDB tables from them as written. On Spark, dbt checks a contract against
+  `cast(null as <data_type>)` of every column: there `json` is read as type_json().
+  Overrides dbt's get_empty_schema_sql on Spark (dbt's own macros are looked up in the
+  root project first).
 -#}
-{% macro type_timestamp_without_zone() %}
-    {{- return(adapter.dispatch('type_timestamp_without_zone', 'recurwise')()) -}}
-{% endmacro %}
-
-{% macro default__type_timestamp_without_zone() %}
-    {{- return('timestamp') -}}
-{% endmacro %}
-
-{% macro spark__type_timestamp_without_zone() %}
-    {{- return('timestamp_ntz') -}}
+{% macro spark__get_empty_schema_sql(columns) %}
+    {%- set spark_columns = {} -%}
+    {%- for name, column in columns.items() -%}
+        {%- set spark_column = {} -%}
+        {%- do spark_column.update(column) -%}
+        {%- if (column.get('data_type') or '') | lower == 'json' -%}
+            {%- do spark_column.update({'data_type': type_json()}) -%}
+        {%- endif -%}
+        {%- do spark_columns.update({name: spark_column}) -%}
+    {%- endfor -%}
+    {{ return(dbt.default__get_empty_schema_sql(spark_columns)) }}
 {% endmacro %}

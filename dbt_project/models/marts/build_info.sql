@@ -13,10 +13,8 @@ with final as (
         {{ sql_string(var('mrr_convention', 'opening')) }} as mrr_convention,
         cast({{ sql_string(env_var('RECURWISE_BUILD_SETTINGS', '{}')) }} as {{ type_json() }}) as settings,
         {{ sql_string(env_var('RECURWISE_BUILD_FILTER', '')) }} as build_filter,
-        cast(
-            {{ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-            as {{ type_timestamp_without_zone() }}
-        ) as built_at,
+        cast({{ sql_string(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }} as timestamp)
+            as built_at,
         {{ sql_string(env_var('RECURWISE_VERSION', 'unknown')) }} as recurwise_version
 )
 
