@@ -785,7 +785,7 @@ def test_check_results_carry_error_or_warn_severity(tmp_path):
     settings = BuildSettings(landing_dir=str(tmp_path), warehouse_path=str(tmp_path / "w.duckdb"))
     warehouse = WorkWarehouse(settings=settings)
     missing = warehouse.path
-    results = checks._evaluate(settings, warehouse, [blocking, warning])
+    results = checks._evaluate(settings, warehouse, None, [blocking, warning])
     assert [r.severity for r in results] == [
         dg.AssetCheckSeverity.ERROR,
         dg.AssetCheckSeverity.WARN,
