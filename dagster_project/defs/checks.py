@@ -109,14 +109,19 @@ def _evaluate(
     if not warehouse.path.exists():
         # Never let duckdb.connect create an empty file where the work file should be.
         return [_result(r, None, f"work file {warehouse.path} does not exist") for r in rules]
-    results = []
     with warehouse.connect(read_only=True) as con:
         set_as_of(con, settings.dbt_vars().get("as_of_date"))
-        for rule in rules:
-            try:
-                results.append(_result(rule, run_rule(con, rule), None))
-            except Exception as exc:  # a rule that cannot run fails with its own severity
-                results.append(_result(rule, None, f"{type(exc).__name__}: {exc}"))
+        return _run_each(rules, lambda rule: run_rule(con, rule))
+
+
+def _run_each(rules: list[Rule], run) -> list[dg.AssetCheckResult]:
+    """Each rule's result; a rule that cannot run fails with its own severity."""
+    results = []
+    for rule in rules:
+        try:
+            results.append(_result(rule, run(rule), None))
+        except Exception as exc:
+            results.append(_result(rule, None, f"{type(exc).__name__}: {exc}"))
     return results
 
 
@@ -127,17 +132,11 @@ def _evaluate_on_spark(
     the work lakehouse's tables. (Raw rules stay on the work file: ingest is DuckDB's.)"""
     session = spark.session()
     tables = sorted({rule.table for rule in rules} | {".".join(t) for r in rules for t in r.reads})
-    results = []
     try:
         attach_tables(session, spark.work_lakehouse, tables)
     except Exception as exc:
         return [_result(rule, None, f"{type(exc).__name__}: {exc}") for rule in rules]
-    for rule in rules:
-        try:
-            results.append(_result(rule, run_rule_on_spark(session, rule), None))
-        except Exception as exc:  # a rule that cannot run fails with its own severity
-            results.append(_result(rule, None, f"{type(exc).__name__}: {exc}"))
-    return results
+    return _run_each(rules, lambda rule: run_rule_on_spark(session, rule))
 
 
 def build_asset_checks(asset: tuple[str, str], rules: list[Rule]) -> dg.AssetChecksDefinition:
