@@ -26,7 +26,13 @@ from dagster_project.lib.child_process import (
     PARENT_PID_ENV,
     child_environment,
 )
-from dagster_project.lib.lakehouse import RAW, build_folder, export_raw_tables, written_tables
+from dagster_project.lib.lakehouse import (
+    RAW,
+    build_folder,
+    export_raw_tables,
+    is_remote,
+    written_tables,
+)
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
 
 dbt_project.prepare_if_dev()
@@ -92,7 +98,8 @@ class BuildDbtCli(DbtCliResource):
         # (tests/test_dbt_unit_tests.py); a production build runs models, seeds and tests.
         args = ["build", "--exclude-resource-type", "unit_test"]
         if settings.on_spark:
-            args += ["--target", "spark"]
+            # A Spark Connect server has its own resources and catalog (profiles.yml).
+            args += ["--target", "spark_connect" if is_remote(settings.spark_master) else "spark"]
         if settings.dbt_vars():
             args += ["--vars", json.dumps(settings.dbt_vars())]
         target = warehouse.dbt_target_dir / context.op_execution_context.op.name
@@ -130,13 +137,17 @@ def spark_dbt_environment(settings: BuildSettings, warehouse: WorkWarehouse) -> 
         for name in written_tables(root, "intermediate")
         if name.startswith("intermediate.subscription_build_")
     ]
-    return {
+    environment = {
         "RECURWISE_WORK_LAKEHOUSE": str(root),
         "RECURWISE_LAKEHOUSE_TABLES": ",".join(raw_tables + builder_tables),
         "RECURWISE_SPARK_MASTER": settings.spark_master,
         # dbt-spark's local session starts Python workers only for UDFs; they run this Python.
         "PYSPARK_PYTHON": sys.executable,
     }
+    if is_remote(settings.spark_master):
+        # pyspark's session builder connects to SPARK_REMOTE (target spark_connect).
+        environment["SPARK_REMOTE"] = settings.spark_master
+    return environment
 
 
 def _start_from_latest_parse(target: Path) -> None:

@@ -1,13 +1,16 @@
 """The build process's Spark session on the Spark engine (SPEC 8, docs/spark.md).
 
-One place holds the settings of a local PySpark session, so the subscription builder, the
-checks and the tests run Spark the same way: a small shuffle, a bounded driver, dates in
-UTC, Parquet tables. dbt_project/profiles.yml (target `spark`) spells out the same settings
-for dbt-spark's `method: session`, which runs in dbt's own process.
+One place holds the settings of a Spark session, so the subscription builder, the checks
+and the tests run Spark the same way. SQL_SETTINGS fix what SQL means (dates in UTC,
+wall-clock timestamps, ANSI off, Parquet tables) and go to every session, local or on a
+cluster; LOCAL_RESOURCES size a local session for a 2-core machine. dbt_project/profiles.yml
+spells out the same settings for dbt-spark's `method: session`, which runs in dbt's own
+process (target `spark`, or `spark_connect` for a Spark Connect server).
 
-A cluster: `spark_session("sc://host:15002")` connects through Spark Connect instead (the
-cluster keeps its own settings). This session never opens the lakehouse's catalog (that is
-dbt's, lib/lakehouse.py): it reads and writes tables by their folders.
+A cluster: `spark_session("sc://host:15002")` connects through Spark Connect instead; the
+server keeps its own resources, SQL_SETTINGS are set on the session. This session never
+opens the lakehouse's catalog (that is dbt's, lib/lakehouse.py): it reads and writes
+tables by their folders.
 """
 
 from __future__ import annotations
@@ -19,16 +22,23 @@ from pyspark.sql import SparkSession
 
 from dagster_project.lib.lakehouse import LOCAL_MASTER, is_remote
 
-# A 2-core machine: two local threads, two shuffle partitions (the default 200 costs
-# seconds of task overhead on demo-sized data), a 2 GB driver.
-LOCAL_SESSION_CONFIG = {
-    "spark.driver.memory": "2g",
-    "spark.sql.shuffle.partitions": "2",
+# Session settings: they change what a query returns, so every engine's session has them.
+SQL_SETTINGS = {
     # Dates and timestamps mean the same on every machine (SPEC 2.1: never the machine's zone).
     "spark.sql.session.timeZone": "UTC",
-    "spark.sql.sources.default": "parquet",
+    # `timestamp` is the wall-clock kind, as DuckDB's, the raw Parquet's and dbt's session's
+    # (profiles.yml): the check SQL casts mean the same as the models'.
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
     # dbt-spark forces it off in its sessions; the same here, so SQL means the same in both.
     "spark.sql.ansi.enabled": "false",
+    "spark.sql.sources.default": "parquet",
+}
+
+# A 2-core machine: two local threads, two shuffle partitions (the default 200 costs
+# seconds of task overhead on demo-sized data), a 2 GB driver.
+LOCAL_RESOURCES = {
+    "spark.driver.memory": "2g",
+    "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
     # Progress bars would garble the build's log and the CLI's output.
     "spark.ui.showConsoleProgress": "false",
@@ -36,18 +46,22 @@ LOCAL_SESSION_CONFIG = {
 
 
 def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
-    """A session on `master`: local (`local[N]`) with LOCAL_SESSION_CONFIG, or a Spark
-    Connect server (`sc://host:port`).
+    """A session on `master`: local (`local[N]`) with LOCAL_RESOURCES, or a Spark Connect
+    server (`sc://host:port`); SQL_SETTINGS on both.
 
     Local Python workers run the interpreter of this process, so they see the same polars
-    and the same recurwise code as the driver.
+    and the same recurwise code as the driver (a cluster's executors need them installed:
+    docs/spark.md).
     """
     if is_remote(master):
-        return SparkSession.builder.remote(master).appName("recurwise").getOrCreate()
+        session = SparkSession.builder.remote(master).appName("recurwise").getOrCreate()
+        for key, value in SQL_SETTINGS.items():
+            session.conf.set(key, value)
+        return session
     # A local SparkContext starts its Python workers with PYSPARK_PYTHON (default `python3`,
     # which lacks this environment); spark.pyspark.python is read by spark-submit only.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("recurwise").master(master)
-    for key, value in LOCAL_SESSION_CONFIG.items():
+    for key, value in {**SQL_SETTINGS, **LOCAL_RESOURCES}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

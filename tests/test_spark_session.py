@@ -1,0 +1,69 @@
+"""The Spark sessions of a build agree on what SQL means (docs/spark.md): the build
+process's session (lib/spark_session.py) and dbt's (profiles.yml targets spark and
+spark_connect) set the same SQL settings, so a check's query reads a mart as the model
+that wrote it; a Spark Connect build's dbt connects to the server. No JVM here."""
+
+from pathlib import Path
+
+import yaml
+
+from dagster_project.defs.dbt import spark_dbt_environment
+from dagster_project.defs.resources import BuildSettings, WorkWarehouse
+from dagster_project.lib.lakehouse import BUILD_FOLDER, RAW
+from dagster_project.lib.spark_session import LOCAL_RESOURCES, SQL_SETTINGS
+
+PROFILES = Path(__file__).parents[1] / "dbt_project" / "profiles.yml"
+
+
+def spark_targets() -> dict:
+    outputs = yaml.safe_load(PROFILES.read_text())["recurwise"]["outputs"]
+    return {name: outputs[name]["server_side_parameters"] for name in ("spark", "spark_connect")}
+
+
+def test_every_session_has_the_same_sql_settings():
+    targets = spark_targets()
+    assert targets["spark_connect"] == SQL_SETTINGS
+    local = targets["spark"]
+    assert {key: local[key] for key in SQL_SETTINGS} == SQL_SETTINGS
+    assert {key: local[key] for key in LOCAL_RESOURCES} == LOCAL_RESOURCES
+    # The local target adds its master and its catalog; a server has its own.
+    assert set(local) - set(SQL_SETTINGS) - set(LOCAL_RESOURCES) == {
+        "spark.master",
+        "spark.sql.warehouse.dir",
+        "spark.hadoop.javax.jdo.option.ConnectionURL",
+        "spark.driver.extraJavaOptions",
+    }
+
+
+def lakehouse_with_raw(tmp_path: Path) -> Path:
+    # A raw table already exported, so the environment does not export again.
+    (tmp_path / BUILD_FOLDER / RAW / "account_versions").mkdir(parents=True)
+    (tmp_path / BUILD_FOLDER / RAW / "account_versions" / "data.parquet").write_bytes(b"")
+    return tmp_path
+
+
+def spark_settings(lakehouse: Path, **settings: str) -> BuildSettings:
+    return BuildSettings(
+        landing_dir=str(lakehouse / "landing"),
+        warehouse_path=str(lakehouse / "warehouse.duckdb"),
+        engine="spark",
+        lakehouse_dir=str(lakehouse),
+        **settings,
+    )
+
+
+def test_a_local_build_runs_dbt_on_its_own_session(tmp_path):
+    lakehouse = lakehouse_with_raw(tmp_path)
+    settings = spark_settings(lakehouse)
+    environment = spark_dbt_environment(settings, WorkWarehouse(settings=settings))
+    assert environment["RECURWISE_SPARK_MASTER"] == "local[2]"
+    assert environment["RECURWISE_WORK_LAKEHOUSE"] == str((lakehouse / BUILD_FOLDER).resolve())
+    assert environment["RECURWISE_LAKEHOUSE_TABLES"] == "raw.account_versions"
+    assert "SPARK_REMOTE" not in environment
+
+
+def test_a_spark_connect_build_sends_dbt_to_the_server(tmp_path):
+    lakehouse = lakehouse_with_raw(tmp_path)
+    settings = spark_settings(lakehouse, spark_master="sc://spark.example:15002")
+    environment = spark_dbt_environment(settings, WorkWarehouse(settings=settings))
+    assert environment["SPARK_REMOTE"] == "sc://spark.example:15002"
