@@ -3,9 +3,16 @@ publishes every mart as Parquet under <lakehouse>/marts/<mart>/, row for row equ
 DuckDB build's marts (EXCEPT ALL both ways, every column, money to the cent)."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
+import pyspark
 import pytest
 
 from dagster_project.build.environment import SparkOptions
@@ -45,11 +52,12 @@ def parquet_types(kinds: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(name, "VARCHAR" if kind == "JSON" else kind) for name, kind in kinds]
 
 
-def test_every_mart_on_spark_equals_the_duckdb_build(demo_build, spark_build):
-    lakehouse, _ = spark_build
+def assert_marts_equal(duckdb_warehouse: Path, lakehouse: Path) -> None:
+    """Every mart of the DuckDB build, published under <lakehouse>/marts/<mart>/: same
+    columns and types, same rows (EXCEPT ALL both ways, every column)."""
     published = lakehouse / MARTS
     with duckdb.connect() as con:
-        con.execute(f"attach '{demo_build.warehouse}' as duck (read_only)")
+        con.execute(f"attach '{duckdb_warehouse}' as duck (read_only)")
         marts = duckdb_marts(con)
         assert sorted(p.name for p in published.iterdir() if p.is_dir()) == marts
         compared = 0
@@ -75,6 +83,11 @@ def test_every_mart_on_spark_equals_the_duckdb_build(demo_build, spark_build):
             compared += rows
         # The demo is not empty: the comparison compared something.
         assert compared > 10_000
+
+
+def test_every_mart_on_spark_equals_the_duckdb_build(demo_build, spark_build):
+    lakehouse, _ = spark_build
+    assert_marts_equal(demo_build.warehouse, lakehouse)
 
 
 def test_money_is_exact_to_the_cent_on_both_engines(demo_build, spark_build):
@@ -109,3 +122,62 @@ def test_the_lakehouse_warehouse_file_queries_the_spark_marts(spark_build):
         # The ingest's raw versions are kept for the next day's build.
         assert con.execute("select count(*) from raw.snapshots").fetchone()[0] > 0
     assert summary.report is not None and summary.report.is_file()
+
+
+@pytest.fixture(scope="module")
+def spark_connect_server(java, tmp_path_factory):
+    """A Spark Connect server on this machine, as a cluster would offer one: pyspark's own
+    start-connect-server.sh, a free port, its logs and catalog in a temporary folder."""
+    folder = tmp_path_factory.mktemp("spark-connect")
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    home = Path(pyspark.__file__).parent
+    environment = {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOG_DIR": str(folder / "logs"),
+        "SPARK_PID_DIR": str(folder),
+        # The server's Python workers (the builder's grouped map) run this environment.
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    settings = {
+        "spark.connect.grpc.binding.port": port,
+        "spark.sql.warehouse.dir": folder / "warehouse",
+        "spark.sql.shuffle.partitions": 2,
+        "spark.driver.memory": "2g",
+        "spark.ui.enabled": "false",
+    }
+    start = [str(home / "sbin" / "start-connect-server.sh"), "--master", "local[2]"]
+    for key, value in settings.items():
+        start += ["--conf", f"{key}={value}"]
+    subprocess.run(start, env=environment, cwd=folder, check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                socket.create_connection(("localhost", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    logs = "\n".join(p.read_text() for p in (folder / "logs").glob("*.out"))
+                    pytest.fail(f"the Spark Connect server did not listen on {port}:\n{logs}")
+                time.sleep(1)
+        yield f"sc://localhost:{port}"
+    finally:
+        stop = home / "sbin" / "stop-connect-server.sh"
+        subprocess.run([str(stop)], env=environment, cwd=folder, capture_output=True)
+
+
+def test_a_build_through_spark_connect_equals_the_duckdb_build(
+    demo_build, spark_connect_server, tmp_path
+):
+    # dbt (target spark_connect) and the build process's session (the builder, the checks)
+    # both run on the server, sharing its catalog; the lakehouse is a folder both see.
+    lakehouse = tmp_path / "lakehouse"
+    run_build(
+        DEMO_LANDING,
+        lakehouse_warehouse(lakehouse),
+        spark=SparkOptions(lakehouse, spark_connect_server),
+    )
+    assert_marts_equal(demo_build.warehouse, lakehouse)

@@ -112,11 +112,19 @@ def written_tables(root: Path, schema: str) -> list[str]:
 
 def attach_tables(spark: SparkSession, root: Path, tables: Iterable[str]) -> None:
     """Name `schema.table` tables of the work lakehouse in this session's catalog, read
-    from their folders as they are now (a rewritten table is read afresh)."""
+    from their folders as they are now (a rewritten table is read afresh).
+
+    A local session's catalog is its own. A Spark Connect server's is shared with dbt's
+    session: there a table dbt wrote is already named, as a managed table at its folder,
+    and is refreshed, never dropped (dropping a managed table deletes its files)."""
     for name in tables:
         schema, table = name.split(".")
         spark.sql(f"create database if not exists {schema}")
-        spark.sql(f"drop table if exists {schema}.`{table}`")
+        if spark.catalog.tableExists(f"{schema}.`{table}`"):
+            if spark.catalog.getTable(f"{schema}.`{table}`").tableType == "MANAGED":
+                spark.catalog.refreshTable(f"{schema}.`{table}`")
+                continue
+            spark.sql(f"drop table {schema}.`{table}`")
         location = str(table_folder(root, schema, table)).replace("'", "\\'")
         spark.sql(f"create table {schema}.`{table}` using parquet location '{location}'")
 

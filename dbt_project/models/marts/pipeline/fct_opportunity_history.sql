@@ -31,10 +31,10 @@ tracked as (
         r.is_won,
         r.owner_id,
         r.currency_iso_code,
-        hash(
-            r.stage_name, r.amount, r.close_date, r.forecast_category, r.probability,
-            r.is_closed, r.is_won, r.owner_id, r.currency_iso_code
-        ) as version_hash
+        {{ row_hash([
+            'r.stage_name', 'r.amount', 'r.close_date', 'r.forecast_category', 'r.probability',
+            'r.is_closed', 'r.is_won', 'r.owner_id', 'r.currency_iso_code'
+        ]) }} as version_hash
     from snapshot_rows as r
     inner join snapshots as s on r.snapshot_date = s.snapshot_date
     left join stage_defaults as d on r.stage_name = d.stage_name
