@@ -5,11 +5,16 @@ that wrote it; a Spark Connect build's dbt connects to the server. No JVM here."
 
 from pathlib import Path
 
+import pytest
 import yaml
 
+from dagster_project.build.environment import SparkOptions
+from dagster_project.build.errors import UsageError
+from dagster_project.build.run import DEMO_LANDING, run_build
 from dagster_project.defs.dbt import spark_dbt_environment
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
-from dagster_project.lib.lakehouse import BUILD_FOLDER, RAW
+from dagster_project.lib.lakehouse import BUILD_FOLDER, RAW, spark_master_problem
+from dagster_project.lib.settings import SettingError
 from dagster_project.lib.spark_session import LOCAL_RESOURCES, SQL_SETTINGS
 
 PROFILES = Path(__file__).parents[1] / "dbt_project" / "profiles.yml"
@@ -67,3 +72,20 @@ def test_a_spark_connect_build_sends_dbt_to_the_server(tmp_path):
     settings = spark_settings(lakehouse, spark_master="sc://spark.example:15002")
     environment = spark_dbt_environment(settings, WorkWarehouse(settings=settings))
     assert environment["SPARK_REMOTE"] == "sc://spark.example:15002"
+
+
+@pytest.mark.parametrize("master", ["local", "local[2]", "local[*]", "sc://spark.example:15002"])
+def test_a_local_session_or_a_connect_server_can_run_a_build(master):
+    assert spark_master_problem(master) is None
+
+
+@pytest.mark.parametrize("master", ["yarn", "spark://host:7077", "local[0]", "sc://", ""])
+def test_any_other_master_is_refused_before_the_build_starts(master, tmp_path):
+    # From the command line: a usage error (one message, exit 1), nothing started.
+    with pytest.raises(UsageError, match="neither local"):
+        run_build(DEMO_LANDING, tmp_path / "lakehouse" / "warehouse.duckdb",
+                  spark=SparkOptions(tmp_path / "lakehouse", master))  # fmt: skip
+    assert not (tmp_path / "lakehouse").exists()
+    # From the UI, the schedule or the sensor (RECURWISE_SPARK_MASTER): a setting error.
+    with pytest.raises(SettingError, match="RECURWISE_SPARK_MASTER"):
+        _ = spark_settings(tmp_path, spark_master=master).on_spark

@@ -17,6 +17,7 @@ from dagster_project.lib.lakehouse import (
     LOCAL_MASTER,
     build_folder,
     discard_build_folder,
+    spark_master_problem,
     start_build_folder,
 )
 from dagster_project.lib.settings import SettingError, check_dbt_vars, dbt_defaults, quoted
@@ -100,6 +101,8 @@ class BuildSettings(dg.ConfigurableResource):
                 f"engine {quoted(self.engine)} is not one of {', '.join(ENGINES)} "
                 "(RECURWISE_ENGINE, --engine)"
             )
+        if self.engine == SPARK and (problem := spark_master_problem(self.spark_master)):
+            raise SettingError(f"{problem} (RECURWISE_SPARK_MASTER, --spark-master)")
         return self.engine == SPARK
 
     @property

@@ -22,6 +22,7 @@ Spark's in-memory catalog and names the tables it reads by their folders
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,6 +48,18 @@ PARQUET_FILE = "data.parquet"
 def is_remote(master: str) -> bool:
     """A Spark Connect address (sc://host:port) rather than a local master."""
     return master.startswith("sc://")
+
+
+def spark_master_problem(master: str) -> str | None:
+    """Why `master` cannot run a build, or None: a local session (local, local[N],
+    local[*]) or a Spark Connect server (sc://host:port) can; nothing else is tested."""
+    local = re.fullmatch(r"local(\[([1-9][0-9]*|\*)\])?", master)
+    if local or re.fullmatch(r"sc://[^\s/]+.*", master):
+        return None
+    return (
+        f"Spark master {master!r} is neither local[N] (a local session) nor sc://host:port "
+        "(a Spark Connect server; docs/spark.md)"
+    )
 
 
 def warehouse_file(lakehouse: Path) -> Path:
