@@ -357,18 +357,22 @@ def main() -> None:
         run = measure_spark if on_spark else measure
         results.append(run(accounts, args.scratch))
         print(json.dumps(results[-1], indent=1), file=sys.stderr, flush=True)
+        # Written after every size: a run stopped at a larger size keeps the smaller ones.
+        record(results, info, on_spark, args.quick)
+
+
+def record(results: list[dict], info: dict, on_spark: bool, quick: bool) -> None:
+    """The results so far: benchmarks/results/<date>[-spark].json and the README table."""
     RESULTS.mkdir(exist_ok=True)
-    name = (
-        f"{date.today().isoformat()}{'-spark' if on_spark else ''}"
-        f"{'-quick' if args.quick else ''}.json"
-    )
+    suffix = f"{'-spark' if on_spark else ''}{'-quick' if quick else ''}"
+    name = f"{date.today().isoformat()}{suffix}.json"
     (RESULTS / name).write_text(json.dumps({"machine": info, "results": results}, indent=1))
     if on_spark:
         table, marker = spark_markdown(results, latest_duckdb_results(), info), "spark-results"
     else:
         table, marker = markdown(results, info), "results"
     print(table)
-    if not args.quick:
+    if not quick:
         readme = HERE / "README.md"
         text = readme.read_text()
         start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"

@@ -22,6 +22,9 @@ from pyspark.sql import SparkSession
 
 from dagster_project.lib.lakehouse import LOCAL_MASTER, is_remote
 
+# Set by pyspark's Connect session builder (pyspark/sql/session.py) and never unset.
+CONNECT_MODE_MARK = "SPARK_CONNECT_MODE_ENABLED"
+
 # Session settings: they change what a query returns, so every engine's session has them.
 SQL_SETTINGS = {
     # Dates and timestamps mean the same on every machine (SPEC 2.1: never the machine's zone).
@@ -61,6 +64,10 @@ def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
     # A local SparkContext starts its Python workers with PYSPARK_PYTHON (default `python3`,
     # which lacks this environment); spark.pyspark.python is read by spark-submit only.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # pyspark marks the process Connect-only once a Connect session was made in it, and
+    # stopping that session leaves the mark: a local build after a Connect build in one
+    # process (a code server, a test run) would be refused without this.
+    os.environ.pop(CONNECT_MODE_MARK, None)
     builder = SparkSession.builder.appName("recurwise").master(master)
     for key, value in {**SQL_SETTINGS, **LOCAL_RESOURCES}.items():
         builder = builder.config(key, value)
