@@ -29,7 +29,7 @@ from dagster_project.lib.build_filter import DEFAULT_BUILD_FILTER
 from dagster_project.lib.child_process import DBT_EXECUTABLE, PARENT_PID_ENV
 from dagster_project.lib.export import FORMATS, ExportError, export_all_parquet, export_mart
 from dagster_project.lib.ingest.errors import FileLevelError
-from dagster_project.lib.lakehouse import LOCAL_MASTER
+from dagster_project.lib.lakehouse import LOCAL_MASTER, published_marts_of
 from dagster_project.lib.outputs import (
     OutputPathError,
     check_output_path,
@@ -416,14 +416,36 @@ def cmd_docs(args: argparse.Namespace) -> None:
 # `recurwise query` reads the warehouse and nothing else (SPEC 6, Safety): the file opens
 # read-only, DuckDB may touch no other file (no COPY TO, read_csv, ATTACH, INSTALL / LOAD)
 # unless --allow-files, never fetches or loads an extension by itself, and the query
-# cannot switch any of this back on (lock_configuration).
-def query_config(allow_files: bool) -> dict[str, object]:
-    return {
-        "enable_external_access": allow_files,
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "lock_configuration": True,
-    }
+# cannot switch any of this back on (lock_configuration). A Spark build's warehouse.duckdb
+# holds views over the lakehouse's Parquet marts: that folder alone may be read, and since
+# DuckDB's allowed_directories admits writes there too, a statement that writes files or
+# opens a database is refused before it runs.
+FILE_STATEMENTS = frozenset({"COPY", "COPY_DATABASE", "EXPORT", "ATTACH", "LOAD", "EXTENSION"})
+
+
+def open_for_query(warehouse: Path, allow_files: bool):
+    """A read-only connection to `warehouse` with the guards above, locked."""
+    import duckdb
+
+    from dagster_project.lib.raw_store import quote_literal
+
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    con = duckdb.connect(str(warehouse), read_only=True, config=config)
+    marts = None if allow_files else published_marts_of(warehouse)
+    if marts is not None:
+        con.execute(f"set allowed_directories = [{quote_literal(str(marts) + os.sep)}]")
+    if not allow_files:
+        con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con, marts is not None
+
+
+def refused_statement(con, sql: str) -> str | None:
+    """The first statement of `sql` that writes files or opens a database, if any."""
+    for statement in con.extract_statements(sql):
+        if statement.type.name in FILE_STATEMENTS:
+            return statement.type.name
+    return None
 
 
 def _landing_of(warehouse: Path) -> list[Path]:
@@ -443,9 +465,13 @@ def cmd_query(args: argparse.Namespace) -> None:
     if not args.warehouse.is_file():
         raise UsageError(f"warehouse {args.warehouse} does not exist; run recurwise demo first")
     try:
-        with duckdb.connect(
-            str(args.warehouse), read_only=True, config=query_config(args.allow_files)
-        ) as con:
+        con, lakehouse_marts = open_for_query(args.warehouse, args.allow_files)
+        with con:
+            if lakehouse_marts and (kind := refused_statement(con, args.sql)):
+                raise UsageError(
+                    f"query refused: {kind} statements write files or open databases; "
+                    "recurwise query reads the warehouse only (add --allow-files to allow it)"
+                )
             print(con.sql(args.sql))
     except duckdb.PermissionException as exc:
         raise UsageError(

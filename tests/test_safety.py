@@ -30,6 +30,7 @@ from dagster_project.build.errors import BuildError, UsageError
 from dagster_project.build.run import DEMO_LANDING, run_build
 from dagster_project.build.summary import BuildSummary
 from dagster_project.defs.resources import BuildSettings
+from dagster_project.lib import lakehouse as lakehouse_layout
 from dagster_project.lib import outputs
 from dagster_project.lib import warehouse as warehouse_files
 from dagster_project.lib.export import ExportError, export_mart
@@ -376,6 +377,55 @@ def test_query_with_allow_files_reads_and_writes_files_but_not_the_warehouse(tmp
         cli.main(["query", "create table marts.planted as select 1 as x",
                   "--warehouse", str(warehouse), "--allow-files"])  # fmt: skip
     assert "read-only" in capsys.readouterr().err
+
+
+def tiny_lakehouse(tmp_path: Path) -> Path:
+    """A Spark build's lakehouse: warehouse.duckdb with a view over a Parquet mart."""
+    lakehouse = tmp_path / "lakehouse"
+    (lakehouse / lakehouse_layout.MARTS / "fct_text").mkdir(parents=True)
+    duckdb.sql(
+        "copy (select 'Acme' as account_name, 4711 as mrr) to "
+        f"'{lakehouse}/marts/fct_text/part-0.parquet' (format parquet)"
+    )
+    warehouse = lakehouse_layout.warehouse_file(lakehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        lakehouse_layout.create_mart_views(con, lakehouse, ["fct_text"])
+    return warehouse
+
+
+def test_query_reads_a_spark_builds_marts_through_its_views(tmp_path, capsys):
+    warehouse = tiny_lakehouse(tmp_path)
+    cli.main(["query", "select mrr from marts.fct_text", "--warehouse", str(warehouse)])
+    assert "4711" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # The marts folder may be read, so nothing may be written into it either.
+        "copy (select 1) to '{marts}/fct_text/leak.parquet' (format parquet)",
+        "copy (select 1) to '{marts}/leak.csv'",
+        "attach '{marts}/other.duckdb' as other (read_write)",
+        "export database '{marts}/dump'",
+        "select 1; copy (select 1) to '{marts}/leak.csv'",
+        # Beside it, as for any warehouse: nothing.
+        "select * from read_csv('{tmp}/secret.csv')",
+        "select * from read_text('{marts}/../../secret.csv')",
+        "set allowed_directories = ['{tmp}/']",
+    ],
+)
+def test_query_on_a_lakehouse_reads_its_marts_and_nothing_else(sql, tmp_path, capsys):
+    warehouse = tiny_lakehouse(tmp_path)
+    marts = warehouse.parent / lakehouse_layout.MARTS
+    (tmp_path / "secret.csv").write_text("TOP-SECRET-LINE\n")
+    before = sorted(p.relative_to(marts) for p in marts.rglob("*"))
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["query", sql.format(tmp=tmp_path, marts=marts), "--warehouse", str(warehouse)])
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert "TOP-SECRET-LINE" not in captured.out + captured.err
+    assert re.search("refused|read-only|locked", captured.err), captured.err
+    assert sorted(p.relative_to(marts) for p in marts.rglob("*")) == before
 
 
 @pytest.mark.slow

@@ -67,6 +67,13 @@ def warehouse_file(lakehouse: Path) -> Path:
     return Path(lakehouse) / WAREHOUSE_FILE
 
 
+def published_marts_of(warehouse: Path) -> Path | None:
+    """The Parquet marts folder whose views `warehouse` holds, if it is a lakehouse's
+    warehouse.duckdb (a DuckDB engine's warehouse has none)."""
+    marts = Path(warehouse).resolve().parent / MARTS
+    return marts if Path(warehouse).name == WAREHOUSE_FILE and marts.is_dir() else None
+
+
 def build_folder(lakehouse: Path) -> Path:
     """The work lakehouse of the build running on `lakehouse`."""
     return Path(lakehouse).resolve() / BUILD_FOLDER
