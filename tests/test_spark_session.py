@@ -89,3 +89,14 @@ def test_any_other_master_is_refused_before_the_build_starts(master, tmp_path):
     # From the UI, the schedule or the sensor (RECURWISE_SPARK_MASTER): a setting error.
     with pytest.raises(SettingError, match="RECURWISE_SPARK_MASTER"):
         _ = spark_settings(tmp_path, spark_master=master).on_spark
+
+
+def test_the_spark_engine_publishes_into_its_lakehouse_warehouse_only(tmp_path):
+    # The UI, the schedule and the sensor read the paths from the environment separately.
+    settings = spark_settings(tmp_path / "lakehouse")
+    assert settings.on_spark
+    elsewhere = settings.model_copy(update={"warehouse_path": str(tmp_path / "w.duckdb")})
+    with pytest.raises(SettingError, match="RECURWISE_WAREHOUSE"):
+        _ = elsewhere.on_spark
+    with pytest.raises(SettingError, match="RECURWISE_LAKEHOUSE"):
+        _ = settings.model_copy(update={"lakehouse_dir": ""}).on_spark

@@ -19,6 +19,7 @@ from dagster_project.lib.lakehouse import (
     discard_build_folder,
     spark_master_problem,
     start_build_folder,
+    warehouse_file,
 )
 from dagster_project.lib.settings import SettingError, check_dbt_vars, dbt_defaults, quoted
 from dagster_project.lib.warehouse import (
@@ -101,9 +102,19 @@ class BuildSettings(dg.ConfigurableResource):
                 f"engine {quoted(self.engine)} is not one of {', '.join(ENGINES)} "
                 "(RECURWISE_ENGINE, --engine)"
             )
-        if self.engine == SPARK and (problem := spark_master_problem(self.spark_master)):
+        if self.engine != SPARK:
+            return False
+        if problem := spark_master_problem(self.spark_master):
             raise SettingError(f"{problem} (RECURWISE_SPARK_MASTER, --spark-master)")
-        return self.engine == SPARK
+        expected = warehouse_file(self.lakehouse)
+        if not self.lakehouse_dir or self.warehouse.resolve() != expected.resolve():
+            # The UI, the schedule and the sensor read both from the environment.
+            raise SettingError(
+                "on the Spark engine the warehouse is the lakehouse's warehouse.duckdb: set "
+                f"RECURWISE_LAKEHOUSE to the lakehouse folder and RECURWISE_WAREHOUSE to "
+                f"{quoted(str(expected))} (now {quoted(self.warehouse_path)})"
+            )
+        return True
 
     @property
     def lakehouse(self) -> Path:
