@@ -330,6 +330,16 @@ def test_renewals_export_neutralizes_text_cells_for_the_spreadsheet_before_impor
 # --- recurwise query: read-only, no file access, no extension installs ------------------------
 
 
+def assert_query_refused(sql: str, warehouse: Path, capsys) -> None:
+    """`recurwise query` exits 1 with a refusal, and prints nothing of secret.csv."""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["query", sql, "--warehouse", str(warehouse)])
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert "TOP-SECRET-LINE" not in captured.out + captured.err
+    assert re.search("refused|read-only|locked", captured.err), captured.err
+
+
 @pytest.mark.parametrize(
     "sql",
     [
@@ -353,12 +363,7 @@ def test_query_is_read_only_and_touches_no_other_file(sql, tmp_path, capsys):
     warehouse = tiny_warehouse(tmp_path)
     (tmp_path / "secret.csv").write_text("TOP-SECRET-LINE\n")
     before = sha256(warehouse)
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["query", sql.format(tmp=tmp_path), "--warehouse", str(warehouse)])
-    assert exited.value.code == 1
-    captured = capsys.readouterr()
-    assert "TOP-SECRET-LINE" not in captured.out + captured.err
-    assert re.search("refused|read-only|locked", captured.err), captured.err
+    assert_query_refused(sql.format(tmp=tmp_path), warehouse, capsys)
     assert sha256(warehouse) == before
     assert not any((tmp_path / name).exists() for name in ("leak.csv", "leak.parquet", "dump"))
     assert not (tmp_path / "other.duckdb").exists()
@@ -419,12 +424,7 @@ def test_query_on_a_lakehouse_reads_its_marts_and_nothing_else(sql, tmp_path, ca
     marts = warehouse.parent / lakehouse_layout.MARTS
     (tmp_path / "secret.csv").write_text("TOP-SECRET-LINE\n")
     before = sorted(p.relative_to(marts) for p in marts.rglob("*"))
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["query", sql.format(tmp=tmp_path, marts=marts), "--warehouse", str(warehouse)])
-    assert exited.value.code == 1
-    captured = capsys.readouterr()
-    assert "TOP-SECRET-LINE" not in captured.out + captured.err
-    assert re.search("refused|read-only|locked", captured.err), captured.err
+    assert_query_refused(sql.format(tmp=tmp_path, marts=marts), warehouse, capsys)
     assert sorted(p.relative_to(marts) for p in marts.rglob("*")) == before
 
 
