@@ -365,8 +365,15 @@ def record(results: list[dict], info: dict, on_spark: bool, quick: bool) -> None
     """The results so far: benchmarks/results/<date>[-spark].json and the README table."""
     RESULTS.mkdir(exist_ok=True)
     suffix = f"{'-spark' if on_spark else ''}{'-quick' if quick else ''}"
-    name = f"{date.today().isoformat()}{suffix}.json"
-    (RESULTS / name).write_text(json.dumps({"machine": info, "results": results}, indent=1))
+    path = RESULTS / f"{date.today().isoformat()}{suffix}.json"
+    # Sizes measured earlier the same day and not in this run stay (a 1M run alone keeps
+    # the morning's 100k): each result names its size, the table shows them all.
+    sizes = {result["accounts"] for result in results}
+    earlier = json.loads(path.read_text())["results"] if path.exists() else []
+    results = sorted(
+        [r for r in earlier if r["accounts"] not in sizes] + results, key=lambda r: r["accounts"]
+    )
+    path.write_text(json.dumps({"machine": info, "results": results}, indent=1))
     if on_spark:
         table, marker = spark_markdown(results, latest_duckdb_results(), info), "spark-results"
     else:

@@ -51,7 +51,7 @@ def lake(demo_con, tmp_path_factory) -> Path:
 def spark(java, lake):
     """One local Spark session for this module (a JVM start costs 15-40 s), with the
     exported tables named in its in-memory catalog."""
-    session = spark_session()
+    session = spark_session(lake)
     attach_tables(session, lake, read_tables())
     yield session
     session.stop()

@@ -1,10 +1,12 @@
 """The Spark sessions of a build agree on what SQL means (docs/spark.md): the build
 process's session (lib/spark_session.py) and dbt's (profiles.yml targets spark and
 spark_connect) set the same SQL settings, so a check's query reads a mart as the model
-that wrote it; a Spark Connect build's dbt connects to the server. No JVM here."""
+that wrote it; a Spark Connect build's dbt connects to the server. One local session
+shows what the settings do."""
 
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
@@ -13,9 +15,16 @@ from dagster_project.build.errors import UsageError
 from dagster_project.build.run import DEMO_LANDING, run_build
 from dagster_project.defs.dbt import spark_dbt_environment
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
-from dagster_project.lib.lakehouse import BUILD_FOLDER, RAW, spark_master_problem
+from dagster_project.lib.lakehouse import (
+    BUILD_FOLDER,
+    PARQUET_FILE,
+    RAW,
+    attach_tables,
+    spark_master_problem,
+    table_folder,
+)
 from dagster_project.lib.settings import SettingError
-from dagster_project.lib.spark_session import LOCAL_RESOURCES, SQL_SETTINGS
+from dagster_project.lib.spark_session import LOCAL_RESOURCES, SQL_SETTINGS, spark_session
 
 PROFILES = Path(__file__).parents[1] / "dbt_project" / "profiles.yml"
 
@@ -100,3 +109,38 @@ def test_the_spark_engine_publishes_into_its_lakehouse_warehouse_only(tmp_path):
         _ = elsewhere.on_spark
     with pytest.raises(SettingError, match="RECURWISE_LAKEHOUSE"):
         _ = settings.model_copy(update={"lakehouse_dir": ""}).on_spark
+
+
+def test_a_local_session_walks_a_recursive_cte_to_its_end_and_writes_nothing_here(
+    java, tmp_path, monkeypatch
+):
+    """Past Spark's default recursion limits (1M rows, 100 levels), which a 1M-account
+    merge walk crosses; its catalog in the folder given, never spark-warehouse/ in the
+    working directory."""
+    here, catalog = tmp_path / "here", tmp_path / "lakehouse"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    folder = table_folder(catalog, "marts", "accounts")
+    folder.mkdir(parents=True)
+    duckdb.sql(f"copy (select 1 as id) to '{folder / PARQUET_FILE}' (format parquet)")
+    session = spark_session(catalog)
+    try:
+        rows = session.sql(
+            "with recursive walk as (select id, 0 as level from range(600000) "
+            "union all select id, level + 1 from walk where level < 1) "
+            "select count(*) from walk"
+        ).first()[0]
+        levels = session.sql(
+            "with recursive walk as (select 0 as level "
+            "union all select level + 1 from walk where level < 150) "
+            "select max(level) from walk"
+        ).first()[0]
+        attach_tables(session, catalog, ["marts.accounts"])
+        location = dict(session.sql("describe database marts").collect())["Location"]
+        accounts = session.sql("select count(*) from marts.accounts").first()[0]
+    finally:
+        session.stop()
+
+    assert (rows, levels, accounts) == (1_200_000, 150, 1)
+    assert location == f"file:{catalog / 'marts'}"
+    assert list(here.iterdir()) == []

@@ -12,9 +12,9 @@ from dagster_project.lib.spark_subscriptions import build_subscriptions_on_spark
 
 
 @pytest.fixture(scope="module")
-def spark(java):
+def spark(java, tmp_path_factory):
     """One local Spark session for this module (a JVM start costs 10-15 s)."""
-    session = spark_session()
+    session = spark_session(tmp_path_factory.mktemp("subscriptions_catalog"))
     yield session
     session.stop()
 

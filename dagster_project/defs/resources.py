@@ -254,7 +254,7 @@ class SparkEngine(dg.ConfigurableResource):
         if self._session is None:
             from dagster_project.lib.spark_session import spark_session
 
-            self._session = spark_session(self.settings.spark_master)
+            self._session = spark_session(self.work_lakehouse, self.settings.spark_master)
         return self._session
 
     @property

@@ -139,14 +139,23 @@ def attach_tables(spark: SparkSession, root: Path, tables: Iterable[str]) -> Non
     and is refreshed, never dropped (dropping a managed table deletes its files)."""
     for name in tables:
         schema, table = name.split(".")
-        spark.sql(f"create database if not exists {schema}")
+        if not spark.catalog.databaseExists(schema):
+            # At the schema's own folder, as dbt's (macros/lakehouse.sql): without a location
+            # Spark makes spark-warehouse/<schema>.db/ in the working directory. Asked first:
+            # `create database if not exists` on an existing one logs "created concurrently".
+            spark.sql(f"create database {schema} location '{_quoted(root / schema)}'")
         if spark.catalog.tableExists(f"{schema}.`{table}`"):
             if spark.catalog.getTable(f"{schema}.`{table}`").tableType == "MANAGED":
                 spark.catalog.refreshTable(f"{schema}.`{table}`")
                 continue
             spark.sql(f"drop table {schema}.`{table}`")
-        location = str(table_folder(root, schema, table)).replace("'", "\\'")
+        location = _quoted(table_folder(root, schema, table))
         spark.sql(f"create table {schema}.`{table}` using parquet location '{location}'")
+
+
+def _quoted(path: Path) -> str:
+    """`path` for a single-quoted Spark SQL string."""
+    return str(path).replace("'", "\\'")
 
 
 def publish_marts(lakehouse: Path) -> list[str]:

@@ -7,20 +7,24 @@ cluster; LOCAL_RESOURCES size a local session for a 2-core machine. dbt_project/
 spells out the same settings for dbt-spark's `method: session`, which runs in dbt's own
 process (target `spark`, or `spark_connect` for a Spark Connect server).
 
-A cluster: `spark_session("sc://host:15002")` connects through Spark Connect instead; the
-server keeps its own resources, SQL_SETTINGS are set on the session. This session never
-opens the lakehouse's catalog (that is dbt's, lib/lakehouse.py): it reads and writes
-tables by their folders.
+A cluster: `spark_session(folder, "sc://host:15002")` connects through Spark Connect
+instead; the server keeps its own resources, SQL_SETTINGS are set on the session. This
+session never opens the lakehouse's catalog (that is dbt's, lib/lakehouse.py): it reads
+and writes tables by their folders.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from dagster_project.lib.lakehouse import LOCAL_MASTER, is_remote
+
+# Spark's log of a local session: errors only (the build's console shows its progress).
+LOG_SETTINGS = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
 
 # Set by pyspark's Connect session builder (pyspark/sql/session.py) and never unset.
 CONNECT_MODE_MARK = "SPARK_CONNECT_MODE_ENABLED"
@@ -35,6 +39,10 @@ SQL_SETTINGS = {
     # dbt-spark forces it off in its sessions; the same here, so SQL means the same in both.
     "spark.sql.ansi.enabled": "false",
     "spark.sql.sources.default": "parquet",
+    # A recursive CTE runs to its end, as on DuckDB: Spark stops one at 1M rows or 100
+    # levels by default, and int_accounts_mastered's merge walk starts a row per account.
+    "spark.sql.cteRecursionRowLimit": "-1",
+    "spark.sql.cteRecursionLevelLimit": "-1",
 }
 
 # A 2-core machine: two local threads, two shuffle partitions (the default 200 costs
@@ -48,9 +56,11 @@ LOCAL_RESOURCES = {
 }
 
 
-def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
-    """A session on `master`: local (`local[N]`) with LOCAL_RESOURCES, or a Spark Connect
-    server (`sc://host:port`); SQL_SETTINGS on both.
+def spark_session(catalog_folder: Path, master: str = LOCAL_MASTER) -> SparkSession:
+    """A session on `master`: local (`local[N]`) with LOCAL_RESOURCES and its catalog's
+    folder (spark.sql.warehouse.dir) at `catalog_folder`, the build's work lakehouse as
+    dbt's (profiles.yml; Spark's default is spark-warehouse/ in the working directory), or
+    a Spark Connect server (`sc://host:port`: the server's folder); SQL_SETTINGS on both.
 
     Local Python workers run the interpreter of this process, so they see the same polars
     and the same recurwise code as the driver (a cluster's executors need them installed:
@@ -71,4 +81,8 @@ def spark_session(master: str = LOCAL_MASTER) -> SparkSession:
     builder = SparkSession.builder.appName("recurwise").master(master)
     for key, value in {**SQL_SETTINGS, **LOCAL_RESOURCES}.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    return (
+        builder.config("spark.sql.warehouse.dir", str(catalog_folder))
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_SETTINGS}")
+        .getOrCreate()
+    )
