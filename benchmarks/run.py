@@ -367,7 +367,7 @@ def record(results: list[dict], info: dict, on_spark: bool, quick: bool) -> None
     suffix = f"{'-spark' if on_spark else ''}{'-quick' if quick else ''}"
     path = RESULTS / f"{date.today().isoformat()}{suffix}.json"
     # Sizes measured earlier the same day and not in this run stay (a 1M run alone keeps
-    # the morning's 100k): each result names its size, the table shows them all.
+    # an earlier 100k): each result names its size, the table shows them all.
     sizes = {result["accounts"] for result in results}
     earlier = json.loads(path.read_text())["results"] if path.exists() else []
     results = sorted(
