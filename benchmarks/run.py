@@ -212,6 +212,8 @@ def measure(accounts: int, scratch: Path) -> dict:
 
 def measure_spark(accounts: int, scratch: Path) -> dict:
     """The same build on the Spark engine (local session) into a fresh lakehouse."""
+    from dagster_project.lib.lakehouse import local_driver_memory
+
     landing, generate_seconds = generate_cached(accounts)
     lakehouse = scratch / f"lakehouse-{accounts}"
     shutil.rmtree(lakehouse, ignore_errors=True)
@@ -221,6 +223,7 @@ def measure_spark(accounts: int, scratch: Path) -> dict:
     return {
         "accounts": accounts,
         "engine": "spark",
+        "driver_memory": local_driver_memory(),
         "days": DAYS,
         "generate_seconds": round(generate_seconds, 2),
         "build_wall_seconds": round(build["wall_seconds"], 2),
@@ -262,9 +265,11 @@ def spark_markdown(results: list[dict], duckdb_results: list[dict], info: dict) 
     """The Spark engine's figures beside the DuckDB build of the same size."""
     gib = 1024**3
     by_size = {r["accounts"]: r for r in duckdb_results}
+    # Results before RECURWISE_SPARK_DRIVER_MEMORY existed ran with its default.
+    drivers = ", ".join(sorted({r.get("driver_memory", "2g") for r in results}))
     lines = [
         f"Measured {date.today().isoformat()} on {info['cpus']} cores, "
-        f"{info['memory_bytes'] / gib:.0f} GiB, local Spark (local[2], 2 GB driver), "
+        f"{info['memory_bytes'] / gib:.0f} GiB, local Spark (local[2], {drivers} driver), "
         f"{DAYS} daily snapshots; DuckDB from the table above.",
         "",
         "| accounts | engine | build s | peak RSS GiB | "

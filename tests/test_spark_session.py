@@ -4,9 +4,13 @@ spark_connect) set the same SQL settings, so a check's query reads a mart as the
 that wrote it; a Spark Connect build's dbt connects to the server. One local session
 shows what the settings do."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
+import jinja2
 import pytest
 import yaml
 
@@ -17,6 +21,7 @@ from dagster_project.defs.dbt import spark_dbt_environment
 from dagster_project.defs.resources import BuildSettings, WorkWarehouse
 from dagster_project.lib.lakehouse import (
     BUILD_FOLDER,
+    DRIVER_MEMORY_VARIABLE,
     PARQUET_FILE,
     RAW,
     attach_tables,
@@ -40,13 +45,68 @@ def test_every_session_has_the_same_sql_settings():
     local = targets["spark"]
     assert {key: local[key] for key in SQL_SETTINGS} == SQL_SETTINGS
     assert {key: local[key] for key in LOCAL_RESOURCES} == LOCAL_RESOURCES
-    # The local target adds its master and its catalog; a server has its own.
+    # The local target adds its master, its heap and its catalog; a server has its own.
     assert set(local) - set(SQL_SETTINGS) - set(LOCAL_RESOURCES) == {
         "spark.master",
+        "spark.driver.memory",
         "spark.sql.warehouse.dir",
         "spark.hadoop.javax.jdo.option.ConnectionURL",
         "spark.driver.extraJavaOptions",
     }
+
+
+def dbt_driver_memory(environment: dict[str, str]) -> str:
+    """dbt's local session heap: profiles.yml's value rendered as dbt renders it."""
+    value = spark_targets()["spark"]["spark.driver.memory"]
+    env_var = lambda name, default=None: environment.get(name, default)  # noqa: E731
+    return jinja2.Template(value).render(env_var=env_var)
+
+
+@pytest.mark.parametrize(("given", "heap"), [(None, "2g"), ("8g", "8g"), (" 16G ", "16g")])
+def test_both_local_sessions_get_the_driver_memory_set(given, heap, tmp_path, monkeypatch):
+    if given is None:
+        monkeypatch.delenv(DRIVER_MEMORY_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(DRIVER_MEMORY_VARIABLE, given)
+    lakehouse = lakehouse_with_raw(tmp_path)
+    settings = spark_settings(lakehouse)
+    assert settings.on_spark
+    environment = spark_dbt_environment(settings, WorkWarehouse(settings=settings))
+    assert environment[DRIVER_MEMORY_VARIABLE] == heap
+    assert dbt_driver_memory(environment) == heap
+    assert dbt_driver_memory({}) == "2g"
+
+
+@pytest.mark.parametrize("memory", ["2", "2gb", "0g", "-1g", "lots", "2 g"])
+def test_a_driver_memory_spark_cannot_read_is_refused_before_the_build_starts(
+    memory, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(DRIVER_MEMORY_VARIABLE, memory)
+    with pytest.raises(UsageError, match="not a JVM memory size"):
+        run_build(DEMO_LANDING, tmp_path / "lakehouse" / "warehouse.duckdb",
+                  spark=SparkOptions(tmp_path / "lakehouse", "local[2]"))  # fmt: skip
+    assert not (tmp_path / "lakehouse").exists()
+    with pytest.raises(SettingError, match=DRIVER_MEMORY_VARIABLE):
+        _ = spark_settings(tmp_path).on_spark
+    # A Spark Connect server sizes its own JVM: the setting is not read.
+    assert spark_settings(tmp_path, spark_master="sc://spark.example:15002").on_spark
+
+
+def test_the_build_process_session_starts_its_jvm_with_that_heap(java, tmp_path):
+    # A process of its own: a JVM's heap is fixed when it starts, and this one may have one.
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from dagster_project.lib.spark_session import spark_session\n"
+        "session = spark_session(Path(sys.argv[1]))\n"
+        "print(session.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory())\n"
+        "session.stop()\n"
+    )
+    environment = {**os.environ, DRIVER_MEMORY_VARIABLE: "640m"}
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=environment,
+                          capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+    heap = int(done.stdout.split()[-1])
+    # The JVM reports a little less than -Xmx (one survivor space); the default is 2 GiB.
+    assert 500 * 2**20 < heap <= 640 * 2**20
 
 
 def lakehouse_with_raw(tmp_path: Path) -> Path:

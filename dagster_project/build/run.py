@@ -19,7 +19,14 @@ from dagster_project.build.summary import BuildSummary, fill_summary
 from dagster_project.lib.build_filter import BuildFilterError, validate_build_filter
 from dagster_project.lib.ingest.errors import FileLevelError
 from dagster_project.lib.ingest.landing import scan_landing
-from dagster_project.lib.lakehouse import MARTS, is_remote, spark_master_problem, warehouse_file
+from dagster_project.lib.lakehouse import (
+    MARTS,
+    driver_memory_problem,
+    is_remote,
+    local_driver_memory,
+    spark_master_problem,
+    warehouse_file,
+)
 from dagster_project.lib.outputs import OutputPathError, check_output_path, describe_os_error
 from dagster_project.lib.report import report_path
 from dagster_project.lib.settings import SettingError, check_dbt_vars
@@ -137,6 +144,8 @@ def _check_spark(spark: SparkOptions, landing: Path) -> SparkOptions:
     except OutputPathError as exc:
         raise UsageError(str(exc)) from None
     if problem := spark_master_problem(spark.master):
+        raise UsageError(problem)
+    if not is_remote(spark.master) and (problem := driver_memory_problem(local_driver_memory())):
         raise UsageError(problem)
     if not is_remote(spark.master) and shutil.which("java") is None:
         raise UsageError(

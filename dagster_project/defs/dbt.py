@@ -31,6 +31,7 @@ from dagster_project.lib.lakehouse import (
     build_folder,
     export_raw_tables,
     is_remote,
+    local_driver_memory,
     written_tables,
 )
 from dagster_project.lib.warehouse import PARTIAL_PARSE, dbt_environment
@@ -141,6 +142,7 @@ def spark_dbt_environment(settings: BuildSettings, warehouse: WorkWarehouse) -> 
         "RECURWISE_WORK_LAKEHOUSE": str(root),
         "RECURWISE_LAKEHOUSE_TABLES": ",".join(raw_tables + builder_tables),
         "RECURWISE_SPARK_MASTER": settings.spark_master,
+        "RECURWISE_SPARK_DRIVER_MEMORY": local_driver_memory(),
         # dbt-spark's local session starts Python workers only for UDFs; they run this Python.
         "PYSPARK_PYTHON": sys.executable,
     }

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 # The Spark master of a build unless told otherwise: a local session, two threads.
 LOCAL_MASTER = "local[2]"
+# The heap of each local session's JVM (dbt's and the build process's): 2 GB suits a
+# 2-core machine; a bigger one sets more (a Spark Connect server sizes its own).
+DRIVER_MEMORY_VARIABLE = "RECURWISE_SPARK_DRIVER_MEMORY"
+DEFAULT_DRIVER_MEMORY = "2g"
 WAREHOUSE_FILE = "warehouse.duckdb"
 BUILD_FOLDER = "_build"
 MARTS = "marts"
@@ -60,6 +64,19 @@ def spark_master_problem(master: str) -> str | None:
         f"Spark master {master!r} is neither local[N] (a local session) nor sc://host:port "
         "(a Spark Connect server; docs/spark.md)"
     )
+
+
+def local_driver_memory() -> str:
+    """The JVM heap of a local session: RECURWISE_SPARK_DRIVER_MEMORY, else 2g."""
+    return os.environ.get(DRIVER_MEMORY_VARIABLE, "").strip().lower() or DEFAULT_DRIVER_MEMORY
+
+
+def driver_memory_problem(memory: str) -> str | None:
+    """Why `memory` cannot size a local session's JVM, or None: a whole number of
+    kilobytes, megabytes, gigabytes or terabytes (512m, 2g, 16g), as Spark reads it."""
+    if re.fullmatch(r"[1-9][0-9]*[kmgt]", memory):
+        return None
+    return f"{DRIVER_MEMORY_VARIABLE} {memory!r} is not a JVM memory size such as 512m, 2g or 16g"
 
 
 def warehouse_file(lakehouse: Path) -> Path:

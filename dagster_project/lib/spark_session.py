@@ -3,7 +3,8 @@
 One place holds the settings of a Spark session, so the subscription builder, the checks
 and the tests run Spark the same way. SQL_SETTINGS fix what SQL means (dates in UTC,
 wall-clock timestamps, ANSI off, Parquet tables) and go to every session, local or on a
-cluster; LOCAL_RESOURCES size a local session for a 2-core machine. dbt_project/profiles.yml
+cluster; LOCAL_RESOURCES size a local session for a 2-core machine, its JVM heap
+RECURWISE_SPARK_DRIVER_MEMORY (2g unless set; lib/lakehouse.py). dbt_project/profiles.yml
 spells out the same settings for dbt-spark's `method: session`, which runs in dbt's own
 process (target `spark`, or `spark_connect` for a Spark Connect server).
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from dagster_project.lib.lakehouse import LOCAL_MASTER, is_remote
+from dagster_project.lib.lakehouse import LOCAL_MASTER, is_remote, local_driver_memory
 
 # Spark's log of a local session: errors only (the build's console shows its progress).
 LOG_SETTINGS = (Path(__file__).parent / "spark_log4j2.properties").as_uri()
@@ -46,9 +47,8 @@ SQL_SETTINGS = {
 }
 
 # A 2-core machine: two local threads, two shuffle partitions (the default 200 costs
-# seconds of task overhead on demo-sized data), a 2 GB driver.
+# seconds of task overhead on demo-sized data); the driver's heap is local_driver_memory().
 LOCAL_RESOURCES = {
-    "spark.driver.memory": "2g",
     "spark.sql.shuffle.partitions": "2",
     "spark.ui.enabled": "false",
     # Progress bars would garble the build's log and the CLI's output.
@@ -57,7 +57,8 @@ LOCAL_RESOURCES = {
 
 
 def spark_session(catalog_folder: Path, master: str = LOCAL_MASTER) -> SparkSession:
-    """A session on `master`: local (`local[N]`) with LOCAL_RESOURCES and its catalog's
+    """A session on `master`: local (`local[N]`) with LOCAL_RESOURCES, the driver heap of
+    RECURWISE_SPARK_DRIVER_MEMORY (fixed when this process starts its JVM) and its catalog's
     folder (spark.sql.warehouse.dir) at `catalog_folder`, the build's work lakehouse as
     dbt's (profiles.yml; Spark's default is spark-warehouse/ in the working directory), or
     a Spark Connect server (`sc://host:port`: the server's folder); SQL_SETTINGS on both.
@@ -82,7 +83,8 @@ def spark_session(catalog_folder: Path, master: str = LOCAL_MASTER) -> SparkSess
     for key, value in {**SQL_SETTINGS, **LOCAL_RESOURCES}.items():
         builder = builder.config(key, value)
     return (
-        builder.config("spark.sql.warehouse.dir", str(catalog_folder))
+        builder.config("spark.driver.memory", local_driver_memory())
+        .config("spark.sql.warehouse.dir", str(catalog_folder))
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_SETTINGS}")
         .getOrCreate()
     )
