@@ -23,7 +23,6 @@ from dagster_project.lib.lakehouse import (
     MARTS,
     driver_memory_problem,
     is_remote,
-    local_driver_memory,
     spark_master_problem,
     warehouse_file,
 )
@@ -145,7 +144,7 @@ def _check_spark(spark: SparkOptions, landing: Path) -> SparkOptions:
         raise UsageError(str(exc)) from None
     if problem := spark_master_problem(spark.master):
         raise UsageError(problem)
-    if not is_remote(spark.master) and (problem := driver_memory_problem(local_driver_memory())):
+    if problem := driver_memory_problem(spark.master):
         raise UsageError(problem)
     if not is_remote(spark.master) and shutil.which("java") is None:
         raise UsageError(

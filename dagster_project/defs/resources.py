@@ -18,8 +18,6 @@ from dagster_project.lib.lakehouse import (
     build_folder,
     discard_build_folder,
     driver_memory_problem,
-    is_remote,
-    local_driver_memory,
     spark_master_problem,
     start_build_folder,
     warehouse_file,
@@ -109,9 +107,7 @@ class BuildSettings(dg.ConfigurableResource):
             return False
         if problem := spark_master_problem(self.spark_master):
             raise SettingError(f"{problem} (RECURWISE_SPARK_MASTER, --spark-master)")
-        if not is_remote(self.spark_master) and (
-            problem := driver_memory_problem(local_driver_memory())
-        ):
+        if problem := driver_memory_problem(self.spark_master):
             raise SettingError(problem)
         expected = warehouse_file(self.lakehouse)
         if not self.lakehouse_dir or self.warehouse.resolve() != expected.resolve():

@@ -71,10 +71,12 @@ def local_driver_memory() -> str:
     return os.environ.get(DRIVER_MEMORY_VARIABLE, "").strip().lower() or DEFAULT_DRIVER_MEMORY
 
 
-def driver_memory_problem(memory: str) -> str | None:
-    """Why `memory` cannot size a local session's JVM, or None: a whole number of
-    kilobytes, megabytes, gigabytes or terabytes (512m, 2g, 16g), as Spark reads it."""
-    if re.fullmatch(r"[1-9][0-9]*[kmgt]", memory):
+def driver_memory_problem(master: str) -> str | None:
+    """Why local_driver_memory() cannot size a local session's JVM on `master`, or None:
+    a whole number of kilobytes, megabytes, gigabytes or terabytes (512m, 2g, 16g), as
+    Spark reads it. A Spark Connect server sizes its own JVM: never a problem there."""
+    memory = local_driver_memory()
+    if is_remote(master) or re.fullmatch(r"[1-9][0-9]*[kmgt]", memory):
         return None
     return f"{DRIVER_MEMORY_VARIABLE} {memory!r} is not a JVM memory size such as 512m, 2g or 16g"
 
